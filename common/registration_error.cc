@@ -1,0 +1,38 @@
+#include "common/registration_error.h"
+
+#include "absl/strings/cord.h"
+
+namespace clientreg::common {
+
+absl::Status RegistrationErrorStatus(absl::StatusCode code, const std::string& error, const std::string& field,
+                                     const std::string& description) {
+  clientreg::v1::RegistrationError detail;
+  detail.set_error(error);
+  detail.set_error_description(description);
+  detail.set_error_field(field);
+  absl::Status status(code, description);
+  status.SetPayload(kRegistrationErrorTypeUrl, absl::Cord(detail.SerializeAsString()));
+  return status;
+}
+
+absl::Status InvalidRequest(const std::string& field, const std::string& description) {
+  return RegistrationErrorStatus(absl::StatusCode::kInvalidArgument, kInvalidRequest, field, description);
+}
+
+absl::Status InvalidClientMetadata(const std::string& field, const std::string& description) {
+  return RegistrationErrorStatus(absl::StatusCode::kInvalidArgument, kInvalidClientMetadata, field, description);
+}
+
+absl::Status InvalidRedirectUri(const std::string& field, const std::string& description) {
+  return RegistrationErrorStatus(absl::StatusCode::kInvalidArgument, kInvalidRedirectUri, field, description);
+}
+
+std::optional<clientreg::v1::RegistrationError> GetRegistrationError(const absl::Status& status) {
+  const absl::optional<absl::Cord> payload = status.GetPayload(kRegistrationErrorTypeUrl);
+  if (!payload.has_value()) return std::nullopt;
+  clientreg::v1::RegistrationError detail;
+  if (!detail.ParseFromString(std::string(*payload))) return std::nullopt;
+  return detail;
+}
+
+}  // namespace clientreg::common

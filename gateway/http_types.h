@@ -1,0 +1,35 @@
+#ifndef CLIENTREG_GATEWAY_HTTP_TYPES_H_
+#define CLIENTREG_GATEWAY_HTTP_TYPES_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace clientreg::gateway {
+
+// One HTTP request as the router sees it: framing, limits and Beast types stay in http_connection.cc.
+struct HttpRequest {
+  std::string method;  // as sent, e.g. "POST"
+  std::string target;  // the request-target as sent, e.g. "/oauth/register?x=1"
+  bool has_content_type = false;
+  std::string content_type;  // the Content-Type field value
+  bool has_authorization = false;
+  std::string authorization;  // the Authorization field value
+  std::string origin;         // the Origin field value, empty when absent
+  std::string access_control_request_method;  // CORS preflight
+  std::string peer;                            // "ip:port" of the client
+  std::string body;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  // Fields in order; the connection adds Content-Length, Date and Connection.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // Close the connection after this response.
+  bool close = false;
+};
+
+}  // namespace clientreg::gateway
+
+#endif  // CLIENTREG_GATEWAY_HTTP_TYPES_H_

@@ -1,0 +1,64 @@
+#include "common/secrets.h"
+
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/status_matchers.h"
+
+namespace clientreg::common {
+namespace {
+
+TEST(SecretsTest, TokenIs256BitsOfBase64Url) {
+  ASSERT_OK_AND_ASSIGN(const std::string token, RandomToken());
+  EXPECT_EQ(token.size(), 43u);  // 32 bytes, base64url without padding
+  for (const char c : token) {
+    EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << token;
+  }
+}
+
+TEST(SecretsTest, TokensAreDistinct) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_OK_AND_ASSIGN(const std::string token, RandomToken());
+    EXPECT_TRUE(seen.insert(token).second);
+  }
+}
+
+TEST(SecretsTest, Base64UrlMatchesRfc4648Vectors) {
+  // RFC 4648 §10 vectors, in the URL-safe alphabet without padding.
+  EXPECT_EQ(Base64UrlEncode(""), "");
+  EXPECT_EQ(Base64UrlEncode("f"), "Zg");
+  EXPECT_EQ(Base64UrlEncode("fo"), "Zm8");
+  EXPECT_EQ(Base64UrlEncode("foo"), "Zm9v");
+  EXPECT_EQ(Base64UrlEncode("foob"), "Zm9vYg");
+  EXPECT_EQ(Base64UrlEncode("fooba"), "Zm9vYmE");
+  EXPECT_EQ(Base64UrlEncode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+}
+
+TEST(SecretsTest, HmacSha256MatchesRfc4231TestCase2) {
+  ASSERT_OK_AND_ASSIGN(const std::string mac, HmacSha256("Jefe", "what do ya want for nothing?"));
+  EXPECT_EQ(Base64UrlEncode(mac), "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM");
+}
+
+TEST(SecretsTest, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+}
+
+TEST(SecretsTest, ServerKeyIsCreatedOnceAndReadBack) {
+  char dir_template[] = "/tmp/clientreg-key-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/server.key";
+  ASSERT_OK_AND_ASSIGN(const std::string first, LoadOrCreateServerKey(path));
+  EXPECT_EQ(first.size(), kServerKeyBytes);
+  ASSERT_OK_AND_ASSIGN(const std::string second, LoadOrCreateServerKey(path));
+  EXPECT_EQ(first, second);
+  std::remove(path.c_str());
+  rmdir(dir_template);
+}
+
+}  // namespace
+}  // namespace clientreg::common
