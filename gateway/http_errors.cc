@@ -1,0 +1,81 @@
+#include "gateway/http_errors.h"
+
+#include <string>
+
+#include "clientreg/v1/errors.pb.h"
+#include "common/registration_error.h"
+#include "gateway/json_string.h"
+
+namespace clientreg::gateway {
+
+HttpResponse ErrorResponse(unsigned status, std::string_view error, std::string_view description,
+                           std::string_view field) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace_back("Content-Type", "application/json");
+  response.headers.emplace_back("Cache-Control", "no-store");
+  std::string& body = response.body;
+  body = "{\"error\":";
+  AppendJsonString(body, error);
+  body += ",\"error_description\":";
+  AppendJsonString(body, description);
+  if (!field.empty()) {
+    body += ",\"error_field\":";
+    AppendJsonString(body, field);
+  }
+  body += '}';
+  return response;
+}
+
+HttpResponse ErrorResponseFromGrpc(const grpc::Status& status) {
+  clientreg::v1::RegistrationError detail;
+  const bool has_detail = !status.error_details().empty() && detail.ParseFromString(status.error_details());
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      if (has_detail && !detail.error().empty()) {
+        return ErrorResponse(400, detail.error(), detail.error_description(), detail.error_field());
+      }
+      return ErrorResponse(400, common::kInvalidRequest, "the request is invalid");
+    case grpc::StatusCode::UNAUTHENTICATED: {
+      HttpResponse response = ErrorResponse(401, common::kInvalidToken, "the access token is missing or invalid");
+      response.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+      return response;
+    }
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return ErrorResponse(403, "access_denied", "this client may not be managed");
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: {
+      const bool rate_limited = has_detail && detail.error() == common::kTooManyRequests;
+      HttpResponse response =
+          rate_limited ? ErrorResponse(429, common::kTooManyRequests, detail.error_description())
+                       : ErrorResponse(503, common::kTemporarilyUnavailable, "the service is overloaded; retry later");
+      response.headers.emplace_back("Retry-After", "1");
+      return response;
+    }
+    case grpc::StatusCode::UNAVAILABLE: {
+      HttpResponse response =
+          ErrorResponse(503, common::kTemporarilyUnavailable, "the service is unavailable; retry later");
+      response.headers.emplace_back("Retry-After", "1");
+      return response;
+    }
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return ErrorResponse(504, common::kTemporarilyUnavailable, "the service did not answer in time");
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return ErrorResponse(405, common::kInvalidRequest, "method not supported");
+    case grpc::StatusCode::OK:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::DATA_LOSS:
+    case grpc::StatusCode::DO_NOT_USE:
+      break;
+  }
+  // Nothing of the server's message is passed on: it may name internals.
+  return ErrorResponse(500, common::kServerError, "internal error");
+}
+
+}  // namespace clientreg::gateway
