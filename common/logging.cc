@@ -42,9 +42,9 @@ void AppendQuoted(std::string& out, std::string_view value) {
 
 void Log(LogLevel level, std::string_view event,
          std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::string line = "ts=" + std::to_string(ms) + " level=" + LevelName(level) + " event=";
   AppendQuoted(line, event);
   for (const auto& [key, value] : fields) {

@@ -65,8 +65,7 @@ void ClearReplacedRepeatedFields(const google::protobuf::Message& from, google::
     if (field->is_repeated()) {
       to->GetReflection()->ClearField(to, field);
     } else if (field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      ClearReplacedRepeatedFields(reflection->GetMessage(from, field),
-                                  to->GetReflection()->MutableMessage(to, field));
+      ClearReplacedRepeatedFields(reflection->GetMessage(from, field), to->GetReflection()->MutableMessage(to, field));
     }
   }
 }

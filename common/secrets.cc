@@ -78,8 +78,8 @@ absl::StatusOr<std::string> LoadOrCreateServerKey(const std::string& path) {
   if (in) {
     std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (key.size() != kServerKeyBytes) {
-      return absl::FailedPreconditionError(absl::StrCat("server key file ", path, " holds ", key.size(),
-                                                        " bytes; expected ", kServerKeyBytes));
+      return absl::FailedPreconditionError(
+          absl::StrCat("server key file ", path, " holds ", key.size(), " bytes; expected ", kServerKeyBytes));
     }
     return key;
   }
@@ -88,7 +88,8 @@ absl::StatusOr<std::string> LoadOrCreateServerKey(const std::string& path) {
   // O_EXCL: two processes starting on one data dir must not each write their own key.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot create server key file ", path, ": ", std::strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create server key file ", path, ": ", std::strerror(errno)));
   }
   const ssize_t written = ::write(fd, key->data(), key->size());
   // fsync: a key lost after a crash would orphan every stored digest.

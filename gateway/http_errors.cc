@@ -27,6 +27,13 @@ HttpResponse ErrorResponse(unsigned status, std::string_view error, std::string_
   return response;
 }
 
+HttpResponse ErrorResponseFromStatus(const absl::Status& status) {
+  const auto detail = common::GetRegistrationError(status);
+  if (detail.has_value())
+    return ErrorResponse(400, detail->error(), detail->error_description(), detail->error_field());
+  return ErrorResponse(400, common::kInvalidRequest, std::string(status.message()));
+}
+
 HttpResponse ErrorResponseFromGrpc(const grpc::Status& status) {
   clientreg::v1::RegistrationError detail;
   const bool has_detail = !status.error_details().empty() && detail.ParseFromString(status.error_details());

@@ -14,10 +14,10 @@ struct HttpRequest {
   bool has_content_type = false;
   std::string content_type;  // the Content-Type field value
   bool has_authorization = false;
-  std::string authorization;  // the Authorization field value
-  std::string origin;         // the Origin field value, empty when absent
+  std::string authorization;                  // the Authorization field value
+  std::string origin;                         // the Origin field value, empty when absent
   std::string access_control_request_method;  // CORS preflight
-  std::string peer;                            // "ip:port" of the client
+  std::string peer;                           // "ip:port" of the client
   std::string body;
 };
 

@@ -15,14 +15,15 @@ namespace clientreg::storage {
 //
 // Every method is thread-safe. Every OK write is durable before it returns (a crash right after loses nothing), and
 // every change is atomic: a failed write leaves nothing half-written. A failed write returns Unavailable, which the
-// service answers with 503, never with success.
+// service answers with 503, never with success. Unavailable means "not acknowledged", not "certainly absent": when
+// only the final sync or commit acknowledgement failed, the whole change may still be found after a restart.
 class ClientStore {
  public:
   virtual ~ClientStore() = default;
 
   // Writes a new client and, when it holds a registration access token digest, the index from that digest to the
-  // client, in one durable write. AlreadyExists if `client.client_id()` is already stored; Unavailable if the write
-  // failed.
+  // client, in one durable write. AlreadyExists if `client.client_id()` is already stored (of concurrent Creates of
+  // one id, exactly one succeeds); InvalidArgument if it is empty; Unavailable if the write failed.
   [[nodiscard]] virtual absl::Status Create(const clientreg::v1::StoredClient& client) = 0;
 
   // Returns the stored client, or NotFound if `client_id` was never registered or was deleted. Unavailable or

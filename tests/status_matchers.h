@@ -23,8 +23,8 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& status_or) {
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   CLIENTREG_ASSERT_OK_AND_ASSIGN_IMPL_(CLIENTREG_TEST_CONCAT_(clientreg_statusor_, __LINE__), lhs, expr)
 #define CLIENTREG_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                                       \
-  ASSERT_TRUE(statusor.ok()) << statusor.status();              \
+  auto statusor = (expr);                                         \
+  ASSERT_TRUE(statusor.ok()) << statusor.status();                \
   lhs = std::move(statusor).value()
 
 #endif  // CLIENTREG_TESTS_STATUS_MATCHERS_H_

@@ -1,0 +1,95 @@
+#include "gateway/gateway_app.h"
+
+#include <charconv>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace clientreg::gateway {
+namespace {
+
+// Splits "HOST:PORT" or "[V6]:PORT".
+absl::Status SplitHostPort(const std::string& address, std::string* host, uint16_t* port) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return absl::InvalidArgumentError(absl::StrCat("bad address ", address));
+  *host = address.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  const std::string port_text = address.substr(colon + 1);
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+  if (error != std::errc() || end != port_text.data() + port_text.size() || value > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in address ", address));
+  }
+  *port = static_cast<uint16_t>(value);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::config::v1::GatewayConfig& config,
+                                                              std::chrono::milliseconds server_wait) {
+  std::unique_ptr<GatewayApp> app(new GatewayApp());
+
+  HttpServerOptions http;
+  RETURN_IF_ERROR(SplitHostPort(config.listen_address(), &http.address, &http.port));
+  http.threads = config.threads();
+  http.max_connections = config.max_connections();
+  http.max_header_bytes = config.limits().max_header_bytes();
+  http.max_body_bytes = config.limits().max_body_bytes();
+  http.read_timeout = std::chrono::milliseconds(config.read_timeout_ms());
+  http.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms());
+
+  // One long-lived channel for the process: HTTP/2 multiplexes every call over it.
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(config.server_address(), grpc::InsecureChannelCredentials(), arguments);
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() + server_wait)) {
+    return absl::UnavailableError(
+        absl::StrCat("server at ", config.server_address(), " did not answer within ", server_wait.count(), " ms"));
+  }
+
+  RegistrationClient::Options client_options;
+  client_options.max_inflight = config.max_inflight_rpcs();
+  client_options.max_queued = config.max_queued_rpcs();
+  client_options.deadline = std::chrono::milliseconds(config.rpc_deadline_ms());
+  app->registration_ = std::make_unique<RegistrationClient>(std::move(channel), client_options);
+
+  Router::Options router_options;
+  router_options.limits = config.limits();
+  router_options.cors_allowed_origins.assign(config.cors_allowed_origins().begin(),
+                                             config.cors_allowed_origins().end());
+  app->router_ = std::make_unique<Router>(std::move(router_options), app->registration_.get());
+
+  const Router* router = app->router_.get();
+  app->http_ =
+      std::make_unique<HttpServer>(http, [router](HttpRequest request, std::function<void(HttpResponse)> done) {
+        router->Handle(std::move(request), std::move(done));
+      });
+  RETURN_IF_ERROR(app->http_->Start());
+  common::Log(common::LogLevel::kInfo, "gateway_started",
+              {{"listen", config.listen_address()},
+               {"port", std::to_string(app->http_->port())},
+               {"server", config.server_address()}});
+  return app;
+}
+
+GatewayApp::~GatewayApp() { Shutdown(std::chrono::milliseconds(0)); }
+
+void GatewayApp::Shutdown(std::chrono::milliseconds grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  // The HTTP side first; calls still in flight past `grace` end by their deadline, and the members' destruction
+  // order keeps the client and router alive until then.
+  if (http_ != nullptr) http_->Shutdown(grace);
+  common::Log(common::LogLevel::kInfo, "gateway_stopped");
+}
+
+}  // namespace clientreg::gateway

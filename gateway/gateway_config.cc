@@ -1,0 +1,54 @@
+#include "gateway/gateway_config.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/limits.h"
+#include "common/proto_file.h"
+#include "common/status_macros.h"
+
+namespace clientreg::gateway {
+
+clientreg::config::v1::GatewayConfig DefaultGatewayConfig() {
+  clientreg::config::v1::GatewayConfig config;
+  config.set_listen_address("127.0.0.1:8080");
+  config.set_server_address("127.0.0.1:50051");
+  *config.mutable_limits() = common::DefaultLimits();
+  config.set_threads(2);
+  config.set_max_connections(10000);
+  config.set_max_inflight_rpcs(48);
+  config.set_max_queued_rpcs(10000);
+  config.set_rpc_deadline_ms(5000);
+  config.set_read_timeout_ms(10000);
+  config.set_idle_timeout_ms(30000);
+  config.mutable_cors_allowed_origins()->Add(std::string("*"));
+  return config;
+}
+
+absl::StatusOr<clientreg::config::v1::GatewayConfig> LoadGatewayConfig(const std::string& path) {
+  clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
+  if (!path.empty()) {
+    clientreg::config::v1::GatewayConfig from_file;
+    RETURN_IF_ERROR(common::ParseProtoFile(path, &from_file));
+    common::OverlaySetFields(from_file, &config);
+  }
+  RETURN_IF_ERROR(ValidateGatewayConfig(config));
+  return config;
+}
+
+absl::Status ValidateGatewayConfig(const clientreg::config::v1::GatewayConfig& config) {
+  if (config.listen_address().find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen_address \"", config.listen_address(), "\" must be HOST:PORT"));
+  }
+  if (config.server_address().empty()) return absl::InvalidArgumentError("server_address must not be empty");
+  if (config.threads() == 0 || config.threads() > 256) {
+    return absl::InvalidArgumentError("threads must be between 1 and 256");
+  }
+  if (config.max_connections() == 0) return absl::InvalidArgumentError("max_connections must be positive");
+  if (config.max_inflight_rpcs() == 0) return absl::InvalidArgumentError("max_inflight_rpcs must be positive");
+  if (config.rpc_deadline_ms() == 0) return absl::InvalidArgumentError("rpc_deadline_ms must be positive");
+  if (config.read_timeout_ms() == 0) return absl::InvalidArgumentError("read_timeout_ms must be positive");
+  if (config.idle_timeout_ms() == 0) return absl::InvalidArgumentError("idle_timeout_ms must be positive");
+  return common::ValidateLimits(config.limits());
+}
+
+}  // namespace clientreg::gateway

@@ -1,0 +1,94 @@
+#include "server/server_app.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/secrets.h"
+#include "common/status_macros.h"
+#include "grpcpp/resource_quota.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "storage/rocksdb_client_store.h"
+
+namespace clientreg::server {
+namespace {
+
+// A registration request is at most the gateway's body limit once transcoded; this bounds what a direct gRPC
+// caller can make the server allocate.
+constexpr int kMaxReceiveMessageBytes = 1 << 20;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::config::v1::ServerConfig& config,
+                                                            Dependencies dependencies) {
+  std::unique_ptr<ServerApp> app(new ServerApp());
+  const common::Clock* clock = dependencies.clock != nullptr ? dependencies.clock : &app->system_clock_;
+
+  const std::filesystem::path data_dir(config.data_dir());
+  std::error_code error;
+  std::filesystem::create_directories(data_dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data dir ", config.data_dir(), ": ", error.message()));
+  }
+  const std::string key_file =
+      config.has_secret_key_file() ? config.secret_key_file() : (data_dir / "server.key").string();
+  ASSIGN_OR_RETURN(std::string server_key, common::LoadOrCreateServerKey(key_file));
+  if (dependencies.store != nullptr) {
+    app->store_ = std::move(dependencies.store);
+  } else {
+    ASSIGN_OR_RETURN(app->store_, storage::OpenRocksDbClientStore((data_dir / "clients").string()));
+  }
+
+  Registrar::Options options;
+  options.server_key = std::move(server_key);
+  options.client_secret_lifetime_seconds = config.registration().client_secret_lifetime_seconds();
+  app->registrar_ = std::make_unique<Registrar>(
+      app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()), std::move(options));
+  app->registration_service_ = std::make_unique<RegistrationService>(app->registrar_.get());
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(), &app->port_);
+  builder.RegisterService(app->registration_service_.get());
+  // Bounded handler threads: beyond them a call fails fast with RESOURCE_EXHAUSTED instead of piling up, and the
+  // gateways keep their in-flight calls below this bound.
+  grpc::ResourceQuota quota("clientreg-server");
+  quota.SetMaxThreads(static_cast<int>(config.max_threads()));
+  builder.SetResourceQuota(quota);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  app->server_ = builder.BuildAndStart();
+  if (app->server_ == nullptr || app->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address()));
+  }
+  common::Log(
+      common::LogLevel::kInfo, "server_started",
+      {{"listen", config.listen_address()}, {"port", std::to_string(app->port_)}, {"data_dir", config.data_dir()}});
+  return app;
+}
+
+absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::config::v1::ServerConfig& config) {
+  return Start(config, Dependencies());
+}
+
+ServerApp::~ServerApp() { Shutdown(std::chrono::milliseconds(0)); }
+
+void ServerApp::Shutdown(std::chrono::milliseconds grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() + grace);
+    server_->Wait();
+  }
+  // Every acknowledged write is already synced; closing releases the RocksDB lock for a restart.
+  store_.reset();
+  common::Log(common::LogLevel::kInfo, "server_stopped");
+}
+
+void ServerApp::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+}  // namespace clientreg::server

@@ -1,0 +1,61 @@
+#ifndef CLIENTREG_SERVER_SERVER_APP_H_
+#define CLIENTREG_SERVER_SERVER_APP_H_
+
+#include <chrono>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "clientreg/config/v1/config.pb.h"
+#include "common/clock.h"
+#include "grpcpp/server.h"
+#include "server/registrar.h"
+#include "server/registration_service.h"
+#include "storage/client_store.h"
+
+namespace clientreg::server {
+
+// The whole server process minus flag parsing and signals: what main.cc runs and what tests start in-process, so
+// tests exercise exactly the code that ships.
+class ServerApp {
+ public:
+  // What tests may inject; unset members get the real thing.
+  struct Dependencies {
+    // Must outlive the app. Default: the system clock.
+    const common::Clock* clock = nullptr;
+    // Default: the RocksDB store under `<data_dir>/clients`.
+    std::unique_ptr<storage::ClientStore> store;
+  };
+
+  // Creates the data dir if needed, loads or creates the server key, opens the store, and starts serving gRPC.
+  // It answers only once the store is open. `config` must be valid.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ServerApp>> Start(
+      const clientreg::config::v1::ServerConfig& config, Dependencies dependencies);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ServerApp>> Start(
+      const clientreg::config::v1::ServerConfig& config);
+
+  ~ServerApp();
+
+  // The bound gRPC port (useful with a ":0" listen address).
+  int port() const { return port_; }
+
+  // Stops taking calls, waits up to `grace` for those in flight, cancels the rest, and closes the store. Idempotent.
+  void Shutdown(std::chrono::milliseconds grace);
+
+  // Blocks until Shutdown() has completed.
+  void Wait();
+
+ private:
+  ServerApp() = default;
+
+  common::SystemClock system_clock_;
+  std::unique_ptr<storage::ClientStore> store_;
+  std::unique_ptr<Registrar> registrar_;
+  std::unique_ptr<RegistrationService> registration_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace clientreg::server
+
+#endif  // CLIENTREG_SERVER_SERVER_APP_H_

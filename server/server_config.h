@@ -1,0 +1,23 @@
+#ifndef CLIENTREG_SERVER_SERVER_CONFIG_H_
+#define CLIENTREG_SERVER_SERVER_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "clientreg/config/v1/config.pb.h"
+
+namespace clientreg::server {
+
+// A ServerConfig with every field at its documented default (proto/clientreg/config/v1/config.proto).
+clientreg::config::v1::ServerConfig DefaultServerConfig();
+
+// The defaults overlaid with the fields `path` sets (textproto, or JSON for *.json), then validated. An empty path
+// gives the validated defaults.
+[[nodiscard]] absl::StatusOr<clientreg::config::v1::ServerConfig> LoadServerConfig(const std::string& path);
+
+// Rejects any value the server cannot honour; the message names the field.
+[[nodiscard]] absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& config);
+
+}  // namespace clientreg::server
+
+#endif  // CLIENTREG_SERVER_SERVER_CONFIG_H_

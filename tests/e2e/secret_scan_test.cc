@@ -1,0 +1,68 @@
+// Registers clients, then reads every key and value of every RocksDB column family: no issued secret may appear in
+// plaintext (spec.md §7, checklist 70), while its digest must (so the scan really sees the records).
+#include <string>
+#include <vector>
+
+#include "common/secrets.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "tests/e2e/json_view.h"
+#include "tests/e2e/service_fixture.h"
+#include "tests/status_matchers.h"
+#include "tests/support/raw_http.h"
+
+namespace clientreg::testing {
+namespace {
+
+class SecretScanTest : public ServiceFixture {};
+
+TEST_F(SecretScanTest, NoPlaintextSecretInAnyKeyOrValue) {
+  StartServer();
+  StartGateway();
+  std::vector<std::string> secrets;
+  for (int i = 0; i < 25; ++i) {
+    const char* method = i % 2 == 0 ? "client_secret_basic" : "client_secret_post";
+    const auto response = RoundTrip(
+        http_port(), PostRequest("/oauth/register", std::string(R"({"redirect_uris":["https://c.example/cb"],)") +
+                                                        R"("token_endpoint_auth_method":")" + method + "\"}"));
+    ASSERT_TRUE(response.has_value());
+    ASSERT_EQ(response->status, 201);
+    secrets.push_back(JsonView(response->body).String("client_secret").value_or(""));
+    ASSERT_EQ(secrets.back().size(), 43u);
+  }
+  StopGateway();
+  StopServer();
+
+  ASSERT_OK_AND_ASSIGN(const std::string key, common::LoadOrCreateServerKey(data_dir() + "/server.key"));
+  std::vector<std::string> families;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), store_path(), &families).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& family : families) descriptors.emplace_back(family, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), store_path(), descriptors, &handles, &raw_db).ok());
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+
+  std::string everything;
+  int records = 0;
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handle));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      everything.append(it->key().data(), it->key().size());
+      everything.append(it->value().data(), it->value().size());
+      ++records;
+    }
+    ASSERT_TRUE(it->status().ok());
+  }
+  EXPECT_GE(records, 25);
+  for (const std::string& secret : secrets) {
+    EXPECT_EQ(everything.find(secret), std::string::npos) << "plaintext secret found in the store";
+    ASSERT_OK_AND_ASSIGN(const std::string digest, common::HmacSha256(key, secret));
+    EXPECT_NE(everything.find(digest), std::string::npos) << "digest missing: the scan did not see the record";
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+}
+
+}  // namespace
+}  // namespace clientreg::testing

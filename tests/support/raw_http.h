@@ -1,0 +1,56 @@
+#ifndef CLIENTREG_TESTS_SUPPORT_RAW_HTTP_H_
+#define CLIENTREG_TESTS_SUPPORT_RAW_HTTP_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace clientreg::testing {
+
+// A parsed HTTP/1.1 response. Field names are lowercased; a repeated field keeps its last value.
+struct RawResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+
+  std::string Header(const std::string& lowercase_name) const {
+    const auto it = headers.find(lowercase_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+  bool HasHeader(const std::string& lowercase_name) const { return headers.count(lowercase_name) > 0; }
+};
+
+// One client TCP connection to 127.0.0.1:`port`, speaking raw bytes, with a receive timeout so no test hangs.
+class RawConnection {
+ public:
+  explicit RawConnection(uint16_t port, int timeout_seconds = 10);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  // Sends all of `bytes`; false if the peer is gone.
+  bool Send(std::string_view bytes);
+  // Reads one response (Content-Length or chunked framing, or up to EOF); nullopt on timeout, EOF or bad framing.
+  std::optional<RawResponse> Read();
+  // True when the peer has closed the connection (reads EOF within the timeout).
+  bool PeerClosed();
+
+ private:
+  bool Fill();
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// Sends one request on a fresh connection and reads the response.
+std::optional<RawResponse> RoundTrip(uint16_t port, std::string_view request);
+
+// A POST of `body` to `path` with the given Content-Type, as raw HTTP/1.1 bytes.
+std::string PostRequest(std::string_view path, std::string_view body,
+                        std::string_view content_type = "application/json", std::string_view extra_headers = "");
+
+}  // namespace clientreg::testing
+
+#endif  // CLIENTREG_TESTS_SUPPORT_RAW_HTTP_H_
