@@ -4,6 +4,8 @@
 #include <climits>
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -140,32 +142,58 @@ absl::StatusOr<StoredClient> ParseRecord(const rocksdb::Slice& key, const rocksd
   return client;
 }
 
-class RocksDbClientStore final : public ClientStore {
- public:
-  // Column family handles in the order OpenRocksDbClientStore opens them.
-  enum HandleIndex : std::size_t { kDefault = 0, kClients, kTokenIndex, kAudit, kHandleCount };
+// Column family handles in the order OpenDatabase opens them.
+enum HandleIndex : std::size_t { kDefault = 0, kClients, kTokenIndex, kAudit, kHandleCount };
 
-  RocksDbClientStore(std::string path, std::unique_ptr<rocksdb::DB> db,
-                     std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : path_(std::move(path)),
-        db_(std::move(db)),
-        handles_(std::move(handles)),
-        clients_(handles_[kClients]),
-        token_index_(handles_[kTokenIndex]) {}
+// One open RocksDB instance and its column family handles, closed on destruction.
+struct OpenDb {
+  std::string path;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
-  ~RocksDbClientStore() override {
+  rocksdb::ColumnFamilyHandle* clients() const { return handles[kClients]; }
+  rocksdb::ColumnFamilyHandle* token_index() const { return handles[kTokenIndex]; }
+
+  ~OpenDb() {
+    if (db == nullptr) return;  // the open failed
     // Handles must go before the DB; Close then waits for background work and releases the files and the lock.
-    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
-      const rocksdb::Status status = db_->DestroyColumnFamilyHandle(handle);
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      const rocksdb::Status status = db->DestroyColumnFamilyHandle(handle);
       if (!status.ok()) {
-        common::Log(common::LogLevel::kError, "rocksdb_close_failed", {{"path", path_}, {"error", status.ToString()}});
+        common::Log(common::LogLevel::kError, "rocksdb_close_failed", {{"path", path}, {"error", status.ToString()}});
       }
     }
-    const rocksdb::Status status = db_->Close();
+    const rocksdb::Status status = db->Close();
     if (!status.ok()) {
-      common::Log(common::LogLevel::kError, "rocksdb_close_failed", {{"path", path_}, {"error", status.ToString()}});
+      common::Log(common::LogLevel::kError, "rocksdb_close_failed", {{"path", path}, {"error", status.ToString()}});
     }
   }
+};
+
+absl::StatusOr<std::unique_ptr<OpenDb>> OpenDatabase(const std::string& path, rocksdb::Env* env,
+                                                     const std::shared_ptr<rocksdb::Cache>& block_cache) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> column_families(kHandleCount);
+  column_families[kDefault] = {rocksdb::kDefaultColumnFamilyName,
+                               ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/false)};
+  column_families[kClients] = {kClientsColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
+  column_families[kTokenIndex] = {kTokenIndexColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
+  // The change log is only ever scanned in order, so a filter would be memory spent for nothing.
+  column_families[kAudit] = {kAuditColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/false)};
+
+  auto open = std::make_unique<OpenDb>();
+  open->path = path;
+  rocksdb::DB* db = nullptr;
+  RETURN_IF_ERROR(FromRocksDbStatus(rocksdb::DB::Open(DbOptions(env), path, column_families, &open->handles, &db),
+                                    absl::StrCat("open RocksDB at ", path)));
+  open->db.reset(db);
+  return open;
+}
+
+class RocksDbClientStore final : public ClientStore {
+ public:
+  RocksDbClientStore(std::string path, rocksdb::Env* env, std::shared_ptr<rocksdb::Cache> block_cache,
+                     std::unique_ptr<OpenDb> db)
+      : path_(std::move(path)), env_(env), block_cache_(std::move(block_cache)), db_(std::move(db)) {}
 
   absl::Status Create(const StoredClient& client) override {
     const std::string& client_id = client.client_id();
@@ -181,88 +209,120 @@ class RocksDbClientStore final : public ClientStore {
     // other and no lock is held across the sync write of another id, so concurrent writers still reach RocksDB
     // together and share one WAL sync through its group commit.
     const KeyLockTable::Lock lock(&create_locks_, client_id);
-    ASSIGN_OR_RETURN(const bool exists, Exists(client_id));
-    if (exists) return absl::AlreadyExistsError(absl::StrCat("client ", client_id, " already exists"));
+    const OpenDb* failed_db = nullptr;
+    const absl::Status status = WithDb([&](const OpenDb& open) -> absl::Status {
+      ASSIGN_OR_RETURN(const bool exists, Exists(open, client_id));
+      if (exists) return absl::AlreadyExistsError(absl::StrCat("client ", client_id, " already exists"));
 
-    // Record and index in one batch: RocksDB applies a batch whole or not at all, also across a crash.
-    rocksdb::WriteBatch batch;
-    RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(clients_, client_id, record), "batch client record"));
-    const std::string& token_digest = client.registration_access_token_digest();
-    // Digests are HMACs of 256-bit random tokens, so a digest already indexed for another client cannot occur in
-    // practice, and looking it up would cost a read on every Create.
-    if (!token_digest.empty()) {
-      RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(token_index_, token_digest, client_id), "batch token index"));
-    }
-
-    rocksdb::WriteOptions options;
-    // sync=true: the WAL is fdatasync'ed before Write returns, so a 201 survives a crash or power loss. Concurrent
-    // writers are batched by RocksDB's group commit into one sync.
-    options.sync = true;
-    return FromRocksDbStatus(db_->Write(options, &batch), absl::StrCat("write client ", client_id));
+      // Record and index in one batch: RocksDB applies a batch whole or not at all, also across a crash.
+      rocksdb::WriteBatch batch;
+      RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.clients(), client_id, record), "batch client record"));
+      const std::string& token_digest = client.registration_access_token_digest();
+      // Digests are HMACs of 256-bit random tokens, so a digest already indexed for another client cannot occur
+      // in practice, and looking it up would cost a read on every Create.
+      if (!token_digest.empty()) {
+        RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.token_index(), token_digest, client_id), "batch token index"));
+      }
+      rocksdb::WriteOptions options;
+      // sync=true: the WAL is fdatasync'ed before Write returns, so a 201 survives a crash or power loss.
+      // Concurrent writers are batched by RocksDB's group commit into one sync.
+      options.sync = true;
+      const rocksdb::Status written = open.db->Write(options, &batch);
+      if (!written.ok()) failed_db = &open;
+      return FromRocksDbStatus(written, absl::StrCat("write client ", client_id));
+    });
+    if (failed_db != nullptr) Reopen(failed_db, status);
+    return status;
   }
 
   absl::StatusOr<StoredClient> Get(std::string_view client_id) const override {
-    rocksdb::PinnableSlice value;
-    const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), clients_, ToSlice(client_id), &value);
-    if (status.IsNotFound()) return absl::NotFoundError(absl::StrCat("client ", ToAbsl(client_id), " not found"));
-    RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read client ", ToAbsl(client_id))));
-    return ParseRecord(ToSlice(client_id), value);
+    return WithDb([&](const OpenDb& open) -> absl::StatusOr<StoredClient> {
+      rocksdb::PinnableSlice value;
+      const rocksdb::Status status = open.db->Get(rocksdb::ReadOptions(), open.clients(), ToSlice(client_id), &value);
+      if (status.IsNotFound()) return absl::NotFoundError(absl::StrCat("client ", ToAbsl(client_id), " not found"));
+      RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read client ", ToAbsl(client_id))));
+      return ParseRecord(ToSlice(client_id), value);
+    });
   }
 
   absl::Status ForEach(const std::function<absl::Status(const StoredClient&)>& visit) const override {
-    // Declared before the iterator, so it is released after it.
-    rocksdb::ManagedSnapshot snapshot(db_.get());
-    rocksdb::ReadOptions options;
-    options.snapshot = snapshot.snapshot();
-    // A full scan would otherwise evict the blocks that point lookups keep hot.
-    options.fill_cache = false;
-    const std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, clients_));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      ASSIGN_OR_RETURN(const StoredClient client, ParseRecord(it->key(), it->value()));
-      RETURN_IF_ERROR(visit(client));
-    }
-    // Valid() turns false on an error as well as at the end; only status() tells them apart.
-    return FromRocksDbStatus(it->status(), "scan clients");
+    return WithDb([&](const OpenDb& open) -> absl::Status {
+      // Declared before the iterator, so it is released after it.
+      rocksdb::ManagedSnapshot snapshot(open.db.get());
+      rocksdb::ReadOptions options;
+      options.snapshot = snapshot.snapshot();
+      // A full scan would otherwise evict the blocks that point lookups keep hot.
+      options.fill_cache = false;
+      const std::unique_ptr<rocksdb::Iterator> it(open.db->NewIterator(options, open.clients()));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        ASSIGN_OR_RETURN(const StoredClient client, ParseRecord(it->key(), it->value()));
+        RETURN_IF_ERROR(visit(client));
+      }
+      // Valid() turns false on an error as well as at the end; only status() tells them apart.
+      return FromRocksDbStatus(it->status(), "scan clients");
+    });
   }
 
  private:
-  absl::StatusOr<bool> Exists(const std::string& client_id) const {
+  // Runs `operation` on the open database under the shared lock. When a failed reopen left none, tries to open it
+  // again first, so the store heals as soon as the disk does.
+  template <typename Operation>
+  auto WithDb(Operation operation) const -> decltype(operation(std::declval<const OpenDb&>())) {
+    {
+      const std::shared_lock<std::shared_mutex> lock(mutex_);
+      if (db_ != nullptr) return operation(*db_);
+    }
+    Reopen(nullptr, absl::UnavailableError("no open database"));
+    const std::shared_lock<std::shared_mutex> lock(mutex_);
+    if (db_ != nullptr) return operation(*db_);
+    return absl::UnavailableError(absl::StrCat("the store at ", path_, " cannot be opened"));
+  }
+
+  // RocksDB 7.8 keeps refusing writes after a failed WAL write, and Resume() cannot clear that; only a reopen
+  // (which replays the WAL, as a restart would) can. One failed disk write must not become 503s until a restart.
+  // `failed` is the database that failed (null: none is open); if another thread has replaced it meanwhile, the
+  // new one is left alone.
+  void Reopen(const OpenDb* failed, const absl::Status& failure) const {
+    const std::unique_lock<std::shared_mutex> lock(mutex_);
+    if (db_.get() != failed) return;
+    db_.reset();
+    absl::StatusOr<std::unique_ptr<OpenDb>> reopened = OpenDatabase(path_, env_, block_cache_);
+    if (reopened.ok()) {
+      db_ = *std::move(reopened);
+      common::Log(common::LogLevel::kWarning, "rocksdb_reopened",
+                  {{"path", path_}, {"after", std::string(failure.message())}});
+    } else if (failed != nullptr) {
+      // Logged once per outage: while the disk keeps failing, every operation retries quietly.
+      common::Log(common::LogLevel::kError, "rocksdb_reopen_failed",
+                  {{"path", path_}, {"error", std::string(reopened.status().message())}});
+    }
+  }
+
+  static absl::StatusOr<bool> Exists(const OpenDb& open, const std::string& client_id) {
     rocksdb::PinnableSlice value;
-    const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), clients_, client_id, &value);
+    const rocksdb::Status status = open.db->Get(rocksdb::ReadOptions(), open.clients(), client_id, &value);
     if (status.IsNotFound()) return false;
     RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read client ", client_id)));
     return true;
   }
 
   const std::string path_;
-  const std::unique_ptr<rocksdb::DB> db_;
-  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  rocksdb::ColumnFamilyHandle* const clients_;
-  rocksdb::ColumnFamilyHandle* const token_index_;
+  rocksdb::Env* const env_;
+  const std::shared_ptr<rocksdb::Cache> block_cache_;
+  // Shared by every operation; exclusive only while a failed database is replaced.
+  mutable std::shared_mutex mutex_;
+  // Null only while the disk refuses a reopen.
+  mutable std::unique_ptr<OpenDb> db_;
   KeyLockTable create_locks_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ClientStore>> OpenRocksDbClientStore(const std::string& path, rocksdb::Env* env) {
-  const std::shared_ptr<rocksdb::Cache> block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
-  std::vector<rocksdb::ColumnFamilyDescriptor> column_families(RocksDbClientStore::kHandleCount);
-  column_families[RocksDbClientStore::kDefault] = {rocksdb::kDefaultColumnFamilyName,
-                                                   ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/false)};
-  column_families[RocksDbClientStore::kClients] = {kClientsColumnFamily,
-                                                   ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
-  column_families[RocksDbClientStore::kTokenIndex] = {kTokenIndexColumnFamily,
-                                                      ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
-  // The change log is only ever scanned in order, so a filter would be memory spent for nothing.
-  column_families[RocksDbClientStore::kAudit] = {kAuditColumnFamily,
-                                                 ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/false)};
-
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  RETURN_IF_ERROR(FromRocksDbStatus(rocksdb::DB::Open(DbOptions(env), path, column_families, &handles, &db),
-                                    absl::StrCat("open RocksDB at ", path)));
+  std::shared_ptr<rocksdb::Cache> block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  ASSIGN_OR_RETURN(std::unique_ptr<OpenDb> db, OpenDatabase(path, env, block_cache));
   return std::unique_ptr<ClientStore>(
-      std::make_unique<RocksDbClientStore>(path, std::unique_ptr<rocksdb::DB>(db), std::move(handles)));
+      std::make_unique<RocksDbClientStore>(path, env, std::move(block_cache), std::move(db)));
 }
 
 }  // namespace clientreg::storage

@@ -24,6 +24,7 @@
 #include "rocksdb/io_status.h"
 #include "rocksdb/options.h"
 #include "tests/status_matchers.h"
+#include "tests/support/fault_injection_fs.h"
 
 namespace clientreg::storage {
 namespace {
@@ -74,86 +75,8 @@ StoredClient MakeClient(const std::string& id) {
   return client;
 }
 
-// Which writes the fault-injecting file system fails.
-enum class Fault { kNone, kAppendAndSync, kSyncOnly };
-
-// Fails writes and syncs of every file opened for writing while its fault is set, as a failing disk would.
-class FaultInjectingWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
- public:
-  FaultInjectingWritableFile(std::unique_ptr<rocksdb::FSWritableFile> file, const std::atomic<Fault>* fault)
-      : FSWritableFileOwnerWrapper(std::move(file)), fault_(fault) {}
-
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* dbg) override {
-    if (FailAppend()) return rocksdb::IOStatus::IOError("injected append failure");
-    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
-  }
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                           const rocksdb::DataVerificationInfo& verification_info,
-                           rocksdb::IODebugContext* dbg) override {
-    if (FailAppend()) return rocksdb::IOStatus::IOError("injected append failure");
-    return FSWritableFileOwnerWrapper::Append(data, options, verification_info, dbg);
-  }
-  rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const rocksdb::IOOptions& options,
-                                     rocksdb::IODebugContext* dbg) override {
-    if (FailAppend()) return rocksdb::IOStatus::IOError("injected append failure");
-    return FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, dbg);
-  }
-  rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const rocksdb::IOOptions& options,
-                                     const rocksdb::DataVerificationInfo& verification_info,
-                                     rocksdb::IODebugContext* dbg) override {
-    if (FailAppend()) return rocksdb::IOStatus::IOError("injected append failure");
-    return FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, verification_info, dbg);
-  }
-  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (FailSync()) return rocksdb::IOStatus::IOError("injected sync failure");
-    return FSWritableFileOwnerWrapper::Sync(options, dbg);
-  }
-  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (FailSync()) return rocksdb::IOStatus::IOError("injected fsync failure");
-    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
-  }
-
- private:
-  bool FailAppend() const { return fault_->load() == Fault::kAppendAndSync; }
-  bool FailSync() const { return fault_->load() != Fault::kNone; }
-
-  const std::atomic<Fault>* const fault_;
-};
-
-class FaultInjectingFileSystem : public rocksdb::FileSystemWrapper {
- public:
-  explicit FaultInjectingFileSystem(const std::shared_ptr<rocksdb::FileSystem>& target) : FileSystemWrapper(target) {}
-
-  const char* Name() const override { return "FaultInjectingFileSystem"; }
-
-  void set_fault(Fault fault) { fault_.store(fault); }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                    rocksdb::IODebugContext* dbg) override {
-    return Wrap(target()->NewWritableFile(name, options, result, dbg), result);
-  }
-  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                       rocksdb::IODebugContext* dbg) override {
-    return Wrap(target()->ReopenWritableFile(name, options, result, dbg), result);
-  }
-  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old_name,
-                                      const rocksdb::FileOptions& options,
-                                      std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                      rocksdb::IODebugContext* dbg) override {
-    return Wrap(target()->ReuseWritableFile(name, old_name, options, result, dbg), result);
-  }
-
- private:
-  rocksdb::IOStatus Wrap(rocksdb::IOStatus status, std::unique_ptr<rocksdb::FSWritableFile>* result) {
-    if (status.ok()) *result = std::make_unique<FaultInjectingWritableFile>(std::move(*result), &fault_);
-    return status;
-  }
-
-  std::atomic<Fault> fault_{Fault::kNone};
-};
+using ::clientreg::testing::Fault;
+using ::clientreg::testing::FaultInjectingFileSystem;
 
 class RocksDbClientStoreTest : public ::testing::Test {
  protected:
@@ -446,6 +369,9 @@ TEST_F(RocksDbClientStoreTest, FailedWriteIsUnavailableAndLeavesNothingBehind) {
     EXPECT_EQ(store->Get("failed").status().code(), absl::StatusCode::kNotFound);
     ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("before"));
     ExpectSameClient(stored, before);
+    // Once the disk works again, so does the open store: one failed write is not a permanent outage.
+    ASSERT_OK(store->Create(MakeClient("recovered")));
+    ASSERT_OK(store->Get("recovered").status());
   }
   // After a failed WAL write RocksDB may refuse further writes until reopened; reopen without faults.
   {
@@ -453,11 +379,13 @@ TEST_F(RocksDbClientStoreTest, FailedWriteIsUnavailableAndLeavesNothingBehind) {
     EXPECT_EQ(store->Get("failed").status().code(), absl::StatusCode::kNotFound);
     ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("before"));
     ExpectSameClient(stored, before);
-    EXPECT_EQ(VisitedIds(*store), (std::vector<std::string>{"before"}));
+    EXPECT_EQ(VisitedIds(*store), (std::vector<std::string>{"before", "recovered"}));
     ASSERT_OK(store->Create(MakeClient("after")));
   }
   EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily),
-            (std::map<std::string, std::string>{{"token-digest-after", "after"}, {"token-digest-before", "before"}}));
+            (std::map<std::string, std::string>{{"token-digest-after", "after"},
+                                                {"token-digest-before", "before"},
+                                                {"token-digest-recovered", "recovered"}}));
 }
 
 TEST_F(RocksDbClientStoreTest, FailedSyncIsUnavailableAndNeverHalfWritten) {
