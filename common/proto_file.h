@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
 
 namespace clientreg::common {
@@ -18,6 +19,22 @@ namespace clientreg::common {
 // Copies into `to` every field that `from` sets, recursing into sub-messages; a non-empty repeated field replaces
 // the one in `to`. Used to lay a parsed config over its defaults.
 void OverlaySetFields(const google::protobuf::Message& from, google::protobuf::Message* to);
+
+// A process's config: `defaults` overlaid with the fields the file at `path` sets (nothing when `path` is empty),
+// then checked by `validate`.
+template <typename Config>
+[[nodiscard]] absl::StatusOr<Config> LoadConfig(const std::string& path, Config defaults,
+                                                absl::Status (*validate)(const Config&)) {
+  if (!path.empty()) {
+    Config from_file;
+    const absl::Status parsed = ParseProtoFile(path, &from_file);
+    if (!parsed.ok()) return parsed;
+    OverlaySetFields(from_file, &defaults);
+  }
+  const absl::Status valid = validate(defaults);
+  if (!valid.ok()) return valid;
+  return defaults;
+}
 
 }  // namespace clientreg::common
 

@@ -24,14 +24,7 @@ clientreg::config::v1::GatewayConfig DefaultGatewayConfig() {
 }
 
 absl::StatusOr<clientreg::config::v1::GatewayConfig> LoadGatewayConfig(const std::string& path) {
-  clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
-  if (!path.empty()) {
-    clientreg::config::v1::GatewayConfig from_file;
-    RETURN_IF_ERROR(common::ParseProtoFile(path, &from_file));
-    common::OverlaySetFields(from_file, &config);
-  }
-  RETURN_IF_ERROR(ValidateGatewayConfig(config));
-  return config;
+  return common::LoadConfig(path, DefaultGatewayConfig(), &ValidateGatewayConfig);
 }
 
 absl::Status ValidateGatewayConfig(const clientreg::config::v1::GatewayConfig& config) {

@@ -22,14 +22,7 @@ clientreg::config::v1::ServerConfig DefaultServerConfig() {
 }
 
 absl::StatusOr<clientreg::config::v1::ServerConfig> LoadServerConfig(const std::string& path) {
-  clientreg::config::v1::ServerConfig config = DefaultServerConfig();
-  if (!path.empty()) {
-    clientreg::config::v1::ServerConfig from_file;
-    RETURN_IF_ERROR(common::ParseProtoFile(path, &from_file));
-    common::OverlaySetFields(from_file, &config);
-  }
-  RETURN_IF_ERROR(ValidateServerConfig(config));
-  return config;
+  return common::LoadConfig(path, DefaultServerConfig(), &ValidateServerConfig);
 }
 
 absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& config) {

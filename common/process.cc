@@ -1,0 +1,50 @@
+#include "common/process.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace clientreg::common {
+namespace {
+
+sigset_t StopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  return signals;
+}
+
+}  // namespace
+
+absl::Status ParseFlags(int argc, char** argv, std::initializer_list<std::pair<std::string_view, std::string*>> flags) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg(argv[i]);
+    bool known = false;
+    for (const auto& [prefix, value] : flags) {
+      if (arg.substr(0, prefix.size()) == prefix) {
+        *value = std::string(arg.substr(prefix.size()));
+        known = true;
+        break;
+      }
+    }
+    if (!known) return absl::InvalidArgumentError(absl::StrCat("unknown argument ", std::string(arg)));
+  }
+  return absl::OkStatus();
+}
+
+void BlockStopSignals() {
+  const sigset_t signals = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int WaitForStopSignal() {
+  const sigset_t signals = StopSignals();
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  return signal_number;
+}
+
+}  // namespace clientreg::common

@@ -1,0 +1,28 @@
+#ifndef CLIENTREG_COMMON_PROCESS_H_
+#define CLIENTREG_COMMON_PROCESS_H_
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+
+namespace clientreg::common {
+
+// Parses `--name=value` arguments into the strings named in `flags` (e.g. {"--config=", &config_path}). Any other
+// argument is an error that names it.
+[[nodiscard]] absl::Status ParseFlags(int argc, char** argv,
+                                      std::initializer_list<std::pair<std::string_view, std::string*>> flags);
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards, so that only
+// WaitForStopSignal receives them; also ignores SIGPIPE (a peer closing mid-write must not kill the process).
+// Call before starting any thread.
+void BlockStopSignals();
+
+// Waits for SIGTERM or SIGINT and returns its number.
+int WaitForStopSignal();
+
+}  // namespace clientreg::common
+
+#endif  // CLIENTREG_COMMON_PROCESS_H_
