@@ -1,8 +1,12 @@
 #ifndef CLIENTREG_STORAGE_CLIENT_STORE_H_
 #define CLIENTREG_STORAGE_CLIENT_STORE_H_
 
+#include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -34,6 +38,36 @@ class ClientStore {
   // the first non-OK status `visit` returns.
   [[nodiscard]] virtual absl::Status ForEach(
       const std::function<absl::Status(const clientreg::v1::StoredClient&)>& visit) const = 0;
+
+  // Like ForEach, but starts after `start_after` (from the first client when empty) and stops, with OK, as soon
+  // as `visit` returns false. For paging.
+  [[nodiscard]] virtual absl::Status ScanFrom(
+      std::string_view start_after,
+      const std::function<absl::StatusOr<bool>(const clientreg::v1::StoredClient&)>& visit) const = 0;
+
+  // Replaces a stored client, in one durable write, if its stored version is `expected_version` (compare-and-set;
+  // the caller sets `client.version()`, normally expected_version + 1). The token index follows the record: an
+  // entry for the old registration access token digest is removed and one for the new digest added when they
+  // differ. NotFound if the client is absent (e.g. deleted meanwhile: an update never resurrects it); Aborted if the
+  // stored version differs (a concurrent change won; re-read and retry); Unavailable if the write failed.
+  [[nodiscard]] virtual absl::Status Update(const clientreg::v1::StoredClient& client, uint64_t expected_version) = 0;
+
+  // Deletes a client, its token index entry and its last-use record in one durable write, if its stored version
+  // is `expected_version`. NotFound if absent; Aborted if the stored version differs; Unavailable if the write
+  // failed.
+  [[nodiscard]] virtual absl::Status Delete(std::string_view client_id, uint64_t expected_version) = 0;
+
+  // The client_id whose registration access token has digest `token_digest`, or NotFound.
+  [[nodiscard]] virtual absl::StatusOr<std::string> FindByTokenDigest(std::string_view token_digest) const = 0;
+
+  // Records when clients last authenticated (client_id, seconds since the epoch), in one write that is NOT synced:
+  // last use is bookkeeping, batched so that authentication never waits for the disk; a crash may lose the last
+  // batch. Entries for clients that no longer exist are ignored. Never moves a time backwards.
+  [[nodiscard]] virtual absl::Status RecordLastUsed(
+      const std::vector<std::pair<std::string, int64_t>>& last_used) = 0;
+
+  // When the client last authenticated, as recorded by RecordLastUsed; 0 if never.
+  [[nodiscard]] virtual absl::StatusOr<int64_t> GetLastUsed(std::string_view client_id) const = 0;
 };
 
 }  // namespace clientreg::storage
