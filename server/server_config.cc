@@ -18,11 +18,40 @@ clientreg::config::v1::ServerConfig DefaultServerConfig() {
   *config.mutable_registration() = DefaultRegistrationPolicy();
   config.set_max_threads(64);
   config.set_shutdown_grace_seconds(10);
+  config.set_revoke_misused_registration_tokens(true);
+  config.set_rotate_registration_access_token_on_update(false);
+  config.set_secret_rotation_overlap_seconds(0);
+  config.set_last_used_flush_seconds(10);
+  config.set_max_list_page_size(1000);
+  // Unset discovery endpoints derive from the issuer (AuthorizationEndpoint() and the others below).
+  clientreg::config::v1::DiscoveryConfig& discovery = *config.mutable_discovery();
+  discovery.mutable_subject_types_supported()->Add(std::string("public"));
+  discovery.mutable_id_token_signing_alg_values_supported()->Add(std::string("RS256"));
+  for (const char* alg : {"RS256", "ES256", "PS256", "EdDSA"}) {
+    discovery.mutable_token_endpoint_auth_signing_alg_values_supported()->Add(std::string(alg));
+  }
   return config;
 }
 
 absl::StatusOr<clientreg::config::v1::ServerConfig> LoadServerConfig(const std::string& path) {
   return common::LoadConfig(path, DefaultServerConfig(), &ValidateServerConfig);
+}
+
+std::string AuthorizationEndpoint(const clientreg::config::v1::ServerConfig& config) {
+  return config.discovery().has_authorization_endpoint() ? config.discovery().authorization_endpoint()
+                                                         : config.issuer() + "/authorize";
+}
+
+std::string TokenEndpoint(const clientreg::config::v1::ServerConfig& config) {
+  return config.discovery().has_token_endpoint() ? config.discovery().token_endpoint() : config.issuer() + "/token";
+}
+
+std::string JwksUri(const clientreg::config::v1::ServerConfig& config) {
+  return config.discovery().has_jwks_uri() ? config.discovery().jwks_uri() : config.issuer() + "/jwks";
+}
+
+std::string RegistrationEndpoint(const clientreg::config::v1::ServerConfig& config) {
+  return config.issuer() + "/oauth/register";
 }
 
 absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& config) {
@@ -36,6 +65,12 @@ absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& con
         absl::StrCat("issuer \"", issuer, "\" must be an http(s) URL without query, fragment or trailing slash"));
   }
   if (config.max_threads() < 4) return absl::InvalidArgumentError("max_threads must be at least 4");
+  if (config.secret_rotation_overlap_seconds() < 0) {
+    return absl::InvalidArgumentError("secret_rotation_overlap_seconds must not be negative");
+  }
+  if (config.last_used_flush_seconds() == 0)
+    return absl::InvalidArgumentError("last_used_flush_seconds must be positive");
+  if (config.max_list_page_size() == 0) return absl::InvalidArgumentError("max_list_page_size must be positive");
   RETURN_IF_ERROR(common::ValidateLimits(config.limits()));
   return ValidateRegistrationPolicy(config.registration());
 }

@@ -15,6 +15,12 @@ clientreg::config::v1::ServerConfig DefaultServerConfig();
 // gives the validated defaults.
 [[nodiscard]] absl::StatusOr<clientreg::config::v1::ServerConfig> LoadServerConfig(const std::string& path);
 
+// URLs derived from the issuer unless configured (the issuer alone sets them, never a request's Host).
+std::string RegistrationEndpoint(const clientreg::config::v1::ServerConfig& config);
+std::string AuthorizationEndpoint(const clientreg::config::v1::ServerConfig& config);
+std::string TokenEndpoint(const clientreg::config::v1::ServerConfig& config);
+std::string JwksUri(const clientreg::config::v1::ServerConfig& config);
+
 // Rejects any value the server cannot honour; the message names the field.
 [[nodiscard]] absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& config);
 
