@@ -1,6 +1,7 @@
 #include "gateway/gateway_app.h"
 
 #include <charconv>
+#include <future>
 #include <string>
 #include <utility>
 
@@ -28,6 +29,23 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, uint16
   }
   *port = static_cast<uint16_t>(value);
   return absl::OkStatus();
+}
+
+// Asks the server what it publishes, waiting at most the client's RPC deadline. Called before listening, on the
+// starting thread, never on an Asio thread.
+absl::StatusOr<clientreg::v1::ServerMetadata> FetchServerMetadata(RegistrationClient& client) {
+  std::promise<std::pair<grpc::Status, clientreg::v1::ServerMetadata>> answer;
+  std::future<std::pair<grpc::Status, clientreg::v1::ServerMetadata>> result = answer.get_future();
+  client.GetServerMetadata({}, {}, [&answer](grpc::Status status, clientreg::v1::ServerMetadata metadata) {
+    answer.set_value({std::move(status), std::move(metadata)});
+  });
+  auto [status, metadata] = result.get();
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat("GetServerMetadata failed: ", status.error_message()));
+  }
+  // Every route hangs off the issuer; without it the gateway would serve the wrong URLs.
+  if (metadata.issuer().empty()) return absl::FailedPreconditionError("the server publishes no issuer");
+  return metadata;
 }
 
 }  // namespace
@@ -62,7 +80,12 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   client_options.deadline = std::chrono::milliseconds(config.rpc_deadline_ms());
   app->registration_ = std::make_unique<RegistrationClient>(std::move(channel), client_options);
 
+  // The issuer places the routes and config never changes at run time, so it is read once, before listening.
+  ASSIGN_OR_RETURN(clientreg::v1::ServerMetadata server_metadata, FetchServerMetadata(*app->registration_));
+
+  const std::string issuer = server_metadata.issuer();
   Router::Options router_options;
+  router_options.server_metadata = std::move(server_metadata);
   router_options.limits = config.limits();
   router_options.cors_allowed_origins.assign(config.cors_allowed_origins().begin(),
                                              config.cors_allowed_origins().end());
@@ -77,7 +100,8 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   common::Log(common::LogLevel::kInfo, "gateway_started",
               {{"listen", config.listen_address()},
                {"port", std::to_string(app->http_->port())},
-               {"server", config.server_address()}});
+               {"server", config.server_address()},
+               {"issuer", issuer}});
   return app;
 }
 

@@ -34,7 +34,13 @@ HttpResponse ErrorResponseFromStatus(const absl::Status& status) {
   return ErrorResponse(400, common::kInvalidRequest, std::string(status.message()));
 }
 
-HttpResponse ErrorResponseFromGrpc(const grpc::Status& status) {
+HttpResponse UnauthorizedResponse(bool token_presented) {
+  HttpResponse response = ErrorResponse(401, common::kInvalidToken, "the access token is missing or invalid");
+  response.headers.emplace_back("WWW-Authenticate", token_presented ? "Bearer error=\"invalid_token\"" : "Bearer");
+  return response;
+}
+
+HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind) {
   clientreg::v1::RegistrationError detail;
   const bool has_detail = !status.error_details().empty() && detail.ParseFromString(status.error_details());
   switch (status.error_code()) {
@@ -43,11 +49,14 @@ HttpResponse ErrorResponseFromGrpc(const grpc::Status& status) {
         return ErrorResponse(400, detail.error(), detail.error_description(), detail.error_field());
       }
       return ErrorResponse(400, common::kInvalidRequest, "the request is invalid");
-    case grpc::StatusCode::UNAUTHENTICATED: {
-      HttpResponse response = ErrorResponse(401, common::kInvalidToken, "the access token is missing or invalid");
-      response.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-      return response;
-    }
+    case grpc::StatusCode::UNAUTHENTICATED:
+      // A token reached the server: the management routes answer a request without one themselves (the
+      // registration route forwards no initial access token yet).
+      return UnauthorizedResponse(/*token_presented=*/true);
+    case grpc::StatusCode::NOT_FOUND:
+      // OIDC Registration §4.4: an unknown client MUST NOT get a 404, and is no oracle for which ids exist.
+      if (kind == RpcKind::kManagement) return UnauthorizedResponse(/*token_presented=*/true);
+      break;
     case grpc::StatusCode::PERMISSION_DENIED:
       return ErrorResponse(403, "access_denied", "this client may not be managed");
     case grpc::StatusCode::RESOURCE_EXHAUSTED: {
@@ -71,7 +80,6 @@ HttpResponse ErrorResponseFromGrpc(const grpc::Status& status) {
     case grpc::StatusCode::OK:
     case grpc::StatusCode::CANCELLED:
     case grpc::StatusCode::UNKNOWN:
-    case grpc::StatusCode::NOT_FOUND:
     case grpc::StatusCode::ALREADY_EXISTS:
     case grpc::StatusCode::FAILED_PRECONDITION:
     case grpc::StatusCode::ABORTED:

@@ -62,6 +62,17 @@ void AppendNumber(std::string& out, double value) {
   out.append(buffer, result.ptr);
 }
 
+void AppendStringArray(std::string& out, const google::protobuf::RepeatedPtrField<std::string>& items) {
+  out += '[';
+  bool first = true;
+  for (const std::string& item : items) {
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, item);
+  }
+  out += ']';
+}
+
 void AppendValue(std::string& out, const google::protobuf::Value& value);
 
 void AppendStruct(std::string& out, const google::protobuf::Struct& object) {
@@ -120,15 +131,7 @@ class ValueWriter {
 
   void operator()(const StringListAccessors& accessors) const {
     if (!(metadata_.*accessors.has)()) return;
-    std::string& out = writer_.Name(field_.json_name);
-    out += '[';
-    bool first = true;
-    for (const std::string& item : (metadata_.*accessors.get)().values()) {
-      if (!first) out += ',';
-      first = false;
-      AppendJsonString(out, item);
-    }
-    out += ']';
+    AppendStringArray(writer_.Name(field_.json_name), (metadata_.*accessors.get)().values());
   }
 
   void operator()(const ObjectAccessors& accessors) const {
@@ -156,7 +159,42 @@ void AppendLocalized(const MetadataField& field, const ClientMetadata& metadata,
   }
 }
 
+void AppendNonEmptyString(ObjectWriter& writer, std::string_view name, const std::string& value) {
+  if (!value.empty()) AppendJsonString(writer.Name(name), value);
+}
+
+void AppendNonEmptyArray(ObjectWriter& writer, std::string_view name,
+                         const google::protobuf::RepeatedPtrField<std::string>& items) {
+  if (!items.empty()) AppendStringArray(writer.Name(name), items);
+}
+
 }  // namespace
+
+std::string WriteServerMetadata(const clientreg::v1::ServerMetadata& metadata, DiscoveryDocument document) {
+  std::string out;
+  ObjectWriter writer(out);
+  // RFC 8414 §3.3: clients compare the issuer byte for byte with the one they built the URL from.
+  AppendJsonString(writer.Name("issuer"), metadata.issuer());
+  AppendNonEmptyString(writer, "authorization_endpoint", metadata.authorization_endpoint());
+  AppendNonEmptyString(writer, "token_endpoint", metadata.token_endpoint());
+  AppendNonEmptyString(writer, "jwks_uri", metadata.jwks_uri());
+  AppendNonEmptyString(writer, "registration_endpoint", metadata.registration_endpoint());
+  AppendNonEmptyArray(writer, "response_types_supported", metadata.response_types_supported());
+  AppendNonEmptyArray(writer, "grant_types_supported", metadata.grant_types_supported());
+  AppendNonEmptyArray(writer, "token_endpoint_auth_methods_supported",
+                      metadata.token_endpoint_auth_methods_supported());
+  AppendNonEmptyArray(writer, "token_endpoint_auth_signing_alg_values_supported",
+                      metadata.token_endpoint_auth_signing_alg_values_supported());
+  AppendNonEmptyArray(writer, "code_challenge_methods_supported", metadata.code_challenge_methods_supported());
+  AppendNonEmptyArray(writer, "scopes_supported", metadata.scopes_supported());
+  if (document == DiscoveryDocument::kOpenIdConfiguration) {
+    AppendNonEmptyArray(writer, "subject_types_supported", metadata.subject_types_supported());
+    AppendNonEmptyArray(writer, "id_token_signing_alg_values_supported",
+                        metadata.id_token_signing_alg_values_supported());
+  }
+  writer.Close();
+  return out;
+}
 
 std::string WriteClientInformation(const clientreg::v1::ClientInformation& info) {
   std::string out;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "clientreg/v1/metadata.pb.h"
+#include "clientreg/v1/registration.pb.h"
 
 namespace clientreg::gateway {
 
@@ -17,6 +18,18 @@ namespace clientreg::gateway {
 // null. Strings are escaped per RFC 8259 §7 and copied byte for byte otherwise; they must be valid UTF-8, as every
 // proto3 string is.
 std::string WriteClientInformation(const clientreg::v1::ClientInformation& info);
+
+// The two discovery documents served from the same ServerMetadata.
+enum class DiscoveryDocument {
+  // RFC 8414 §2: issuer, the endpoints, jwks_uri and the *_supported lists of what registration accepts.
+  kOAuthAuthorizationServer,
+  // OpenID Connect Discovery §3: the same plus subject_types_supported and id_token_signing_alg_values_supported.
+  kOpenIdConfiguration,
+};
+
+// A discovery document: one JSON object whose `issuer` is copied byte for byte (RFC 8414 §3.3). Empty strings and
+// lists are omitted, since RFC 8414 §3.2 says claims with zero elements MUST be.
+std::string WriteServerMetadata(const clientreg::v1::ServerMetadata& metadata, DiscoveryDocument document);
 
 }  // namespace clientreg::gateway
 

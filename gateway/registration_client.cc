@@ -6,12 +6,17 @@
 
 namespace clientreg::gateway {
 
-struct RegistrationClient::Call {
-  grpc::ClientContext context;
-  clientreg::v1::RegisterRequest request;
-  clientreg::v1::ClientInformation response;
-  CallerContext caller;
-  RegisterCallback done;
+template <typename Request, typename Response>
+struct RegistrationClient::TypedCall final : Call {
+  void Launch(AsyncStub* stub, std::function<void(grpc::Status)> finished) override {
+    (stub->*method)(&context, &request, &response, std::move(finished));
+  }
+  void Complete(grpc::Status status) override { done(std::move(status), std::move(response)); }
+
+  AsyncMethod<Request, Response> method = nullptr;
+  Request request;
+  Response response;
+  Callback<Response> done;
 };
 
 RegistrationClient::RegistrationClient(std::shared_ptr<grpc::Channel> channel, Options options)
@@ -22,30 +27,66 @@ RegistrationClient::~RegistrationClient() {
   std::unique_lock<std::mutex> lock(mutex_);
   queued.swap(queue_);
   lock.unlock();
-  for (const auto& call : queued) call->done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway shutting down"), {});
+  for (const auto& call : queued) call->Complete(grpc::Status(grpc::StatusCode::UNAVAILABLE, "gateway shutting down"));
   lock.lock();
   // In-flight callbacks still use this object.
   idle_.wait(lock, [this] { return inflight_ == 0; });
 }
 
-void RegistrationClient::Register(clientreg::v1::RegisterRequest request, CallerContext caller, RegisterCallback done) {
-  auto call = std::make_unique<Call>();
+void RegistrationClient::Register(clientreg::v1::RegisterRequest request, CallerContext caller,
+                                  Callback<clientreg::v1::ClientInformation> done) {
+  Submit(&AsyncStub::Register, std::move(request), std::move(caller), std::move(done));
+}
+
+void RegistrationClient::GetRegistration(clientreg::v1::GetRegistrationRequest request, CallerContext caller,
+                                         Callback<clientreg::v1::ClientInformation> done) {
+  Submit(&AsyncStub::GetRegistration, std::move(request), std::move(caller), std::move(done));
+}
+
+void RegistrationClient::UpdateRegistration(clientreg::v1::UpdateRegistrationRequest request, CallerContext caller,
+                                            Callback<clientreg::v1::ClientInformation> done) {
+  Submit(&AsyncStub::UpdateRegistration, std::move(request), std::move(caller), std::move(done));
+}
+
+void RegistrationClient::DeleteRegistration(clientreg::v1::DeleteRegistrationRequest request, CallerContext caller,
+                                            Callback<clientreg::v1::DeleteRegistrationResponse> done) {
+  Submit(&AsyncStub::DeleteRegistration, std::move(request), std::move(caller), std::move(done));
+}
+
+void RegistrationClient::GetServerMetadata(clientreg::v1::GetServerMetadataRequest request, CallerContext caller,
+                                           Callback<clientreg::v1::ServerMetadata> done) {
+  Submit(&AsyncStub::GetServerMetadata, std::move(request), std::move(caller), std::move(done));
+}
+
+template <typename Request, typename Response>
+void RegistrationClient::Submit(AsyncMethod<Request, Response> method, Request request, CallerContext caller,
+                                Callback<Response> done) {
+  auto call = std::make_unique<TypedCall<Request, Response>>();
+  call->method = method;
   call->request = std::move(request);
   call->caller = std::move(caller);
   call->done = std::move(done);
+  Enqueue(std::move(call));
+}
+
+void RegistrationClient::Enqueue(std::unique_ptr<Call> call) {
+  bool start = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (inflight_ >= options_.max_inflight) {
-      if (queue_.size() >= options_.max_queued) {
-        call->done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many registrations in flight"), {});
-        return;
-      }
+    if (inflight_ < options_.max_inflight) {
+      ++inflight_;
+      start = true;
+    } else if (queue_.size() < options_.max_queued) {
       queue_.push_back(std::move(call));
       return;
     }
-    ++inflight_;
   }
-  Start(std::move(call));
+  if (start) {
+    Start(std::move(call));
+  } else {
+    // Outside the lock: the caller's callback may do anything, including submitting another call.
+    call->Complete(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many calls in flight"));
+  }
 }
 
 // Called without the mutex: the callback API may complete a call on the calling thread.
@@ -55,14 +96,13 @@ void RegistrationClient::Start(std::unique_ptr<Call> owned) {
   call->context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
   if (!call->caller.peer.empty()) call->context.AddMetadata("x-clientreg-peer", call->caller.peer);
   if (!call->caller.request_id.empty()) call->context.AddMetadata("x-request-id", call->caller.request_id);
-  stub_->async()->Register(&call->context, &call->request, &call->response,
-                           [this, call](grpc::Status status) { Finish(call, std::move(status)); });
+  call->Launch(stub_->async(), [this, call](grpc::Status status) { Finish(call, std::move(status)); });
 }
 
 void RegistrationClient::Finish(Call* raw, grpc::Status status) {
   std::unique_ptr<Call> call(raw);
-  // The slot is released only after `done` returns, so the destructor's wait covers the callback too.
-  call->done(std::move(status), std::move(call->response));
+  // The slot is released only after the caller's callback returns, so the destructor's wait covers it too.
+  call->Complete(std::move(status));
   call.reset();
   std::unique_ptr<Call> next;
   {

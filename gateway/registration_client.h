@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "grpcpp/channel.h"
@@ -16,8 +17,9 @@
 namespace clientreg::gateway {
 
 // Calls the server's ClientRegistration service over one long-lived channel with the gRPC callback API, so no
-// Asio thread ever waits for an RPC. At most `max_inflight` calls run at once (below the server's thread quota,
-// which would otherwise answer RESOURCE_EXHAUSTED); up to `max_queued` more wait their turn. Thread-safe.
+// Asio thread ever waits for an RPC. Every RPC takes the same path: at most `max_inflight` calls run at once (below
+// the server's thread quota, which would otherwise answer RESOURCE_EXHAUSTED); up to `max_queued` more wait their
+// turn, and beyond that a call is answered RESOURCE_EXHAUSTED at once. Thread-safe.
 class RegistrationClient {
  public:
   struct Options {
@@ -30,17 +32,50 @@ class RegistrationClient {
     std::string peer;
     std::string request_id;
   };
-  // Runs on a gRPC thread (or the caller's, when the queue is full): it must only hand the result on.
-  using RegisterCallback = std::function<void(grpc::Status, clientreg::v1::ClientInformation)>;
+  // Runs on a gRPC thread (or the caller's, when the queue is full or the client shuts down): it must only hand
+  // the result on. The response is meaningful only when the status is OK.
+  template <typename Response>
+  using Callback = std::function<void(grpc::Status, Response)>;
 
   RegistrationClient(std::shared_ptr<grpc::Channel> channel, Options options);
   // Answers queued calls with UNAVAILABLE and waits for those in flight, which end by their deadline at the latest.
   ~RegistrationClient();
 
-  void Register(clientreg::v1::RegisterRequest request, CallerContext caller, RegisterCallback done);
+  void Register(clientreg::v1::RegisterRequest request, CallerContext caller,
+                Callback<clientreg::v1::ClientInformation> done);
+  void GetRegistration(clientreg::v1::GetRegistrationRequest request, CallerContext caller,
+                       Callback<clientreg::v1::ClientInformation> done);
+  void UpdateRegistration(clientreg::v1::UpdateRegistrationRequest request, CallerContext caller,
+                          Callback<clientreg::v1::ClientInformation> done);
+  void DeleteRegistration(clientreg::v1::DeleteRegistrationRequest request, CallerContext caller,
+                          Callback<clientreg::v1::DeleteRegistrationResponse> done);
+  void GetServerMetadata(clientreg::v1::GetServerMetadataRequest request, CallerContext caller,
+                         Callback<clientreg::v1::ServerMetadata> done);
 
  private:
-  struct Call;
+  using AsyncStub = clientreg::v1::ClientRegistration::StubInterface::async_interface;
+  // The callback-API method of the generated stub for one RPC.
+  template <typename Request, typename Response>
+  using AsyncMethod = void (AsyncStub::*)(grpc::ClientContext*, const Request*, Response*,
+                                          std::function<void(grpc::Status)>);
+
+  // One RPC in the queue or in flight; owns everything gRPC writes into until it completes.
+  struct Call {
+    virtual ~Call() = default;
+    // Starts the RPC on `stub`; `finished` runs once, when it completes.
+    virtual void Launch(AsyncStub* stub, std::function<void(grpc::Status)> finished) = 0;
+    // Answers the caller.
+    virtual void Complete(grpc::Status status) = 0;
+
+    grpc::ClientContext context;
+    CallerContext caller;
+  };
+  template <typename Request, typename Response>
+  struct TypedCall;
+
+  template <typename Request, typename Response>
+  void Submit(AsyncMethod<Request, Response> method, Request request, CallerContext caller, Callback<Response> done);
+  void Enqueue(std::unique_ptr<Call> call);
   void Start(std::unique_ptr<Call> call);
   void Finish(Call* call, grpc::Status status);
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
@@ -23,8 +24,42 @@ absl::StatusOr<std::string> NewClientId() {
 
 }  // namespace
 
+Registrar::Options RegistrarOptions(const clientreg::config::v1::ServerConfig& config, std::string server_key) {
+  Registrar::Options options;
+  options.server_key = std::move(server_key);
+  options.client_secret_lifetime_seconds = config.registration().client_secret_lifetime_seconds();
+  options.issuer = config.issuer();
+  return options;
+}
+
 bool UsesClientSecret(const std::string& token_endpoint_auth_method) {
   return token_endpoint_auth_method == "client_secret_basic" || token_endpoint_auth_method == "client_secret_post";
+}
+
+absl::StatusOr<IssuedCredential> IssueCredential(std::string_view server_key) {
+  IssuedCredential credential;
+  // spec.md §7: 256 bits from RAND_bytes; RFC 6819 §5.1.4.1.3: only a keyed digest is stored.
+  ASSIGN_OR_RETURN(credential.plaintext, common::RandomToken());
+  ASSIGN_OR_RETURN(credential.digest, common::HmacSha256(server_key, credential.plaintext));
+  return credential;
+}
+
+std::string RegistrationClientUri(std::string_view issuer, std::string_view client_id) {
+  // Debian's absl::string_view is not std::string_view: convert explicitly.
+  return absl::StrCat(absl::string_view(issuer.data(), issuer.size()), "/oauth/register/",
+                      absl::string_view(client_id.data(), client_id.size()));
+}
+
+clientreg::v1::ClientInformation ToClientInformation(const clientreg::v1::StoredClient& client,
+                                                     std::string_view issuer) {
+  clientreg::v1::ClientInformation info;
+  *info.mutable_metadata() = client.metadata();
+  info.set_client_id(client.client_id());
+  info.set_client_id_issued_at(client.client_id_issued_at());
+  // spec.md §10: client_secret_expires_at is present exactly when the client holds a secret.
+  if (!client.client_secret_digest().empty()) info.set_client_secret_expires_at(client.client_secret_expires_at());
+  info.set_registration_client_uri(RegistrationClientUri(issuer, client.client_id()));
+  return info;
 }
 
 Registrar::Registrar(storage::ClientStore* store, const common::Clock* clock, MetadataValidator validator,
@@ -43,18 +78,18 @@ absl::StatusOr<clientreg::v1::ClientInformation> Registrar::Register(
   stored.set_origin(clientreg::v1::StoredClient::ORIGIN_DYNAMIC);
   stored.set_version(1);
 
-  clientreg::v1::ClientInformation info;
+  std::string client_secret;
   if (UsesClientSecret(metadata.token_endpoint_auth_method())) {
-    ASSIGN_OR_RETURN(const std::string secret, common::RandomToken());
-    ASSIGN_OR_RETURN(const std::string digest, common::HmacSha256(options_.server_key, secret));
-    stored.set_client_secret_digest(digest);
-    const int64_t expires_at =
-        options_.client_secret_lifetime_seconds > 0 ? now + options_.client_secret_lifetime_seconds : 0;
-    stored.set_client_secret_expires_at(expires_at);
-    info.set_client_secret(secret);
-    info.set_client_secret_expires_at(expires_at);
+    ASSIGN_OR_RETURN(IssuedCredential secret, IssueCredential(options_.server_key));
+    stored.set_client_secret_digest(std::move(secret.digest));
+    stored.set_client_secret_expires_at(
+        options_.client_secret_lifetime_seconds > 0 ? now + options_.client_secret_lifetime_seconds : 0);
+    client_secret = std::move(secret.plaintext);
   }
-  *stored.mutable_metadata() = metadata;
+  // RFC 7592 §3 and OIDC Registration §3.2: the token and the configuration URL are returned together, always.
+  ASSIGN_OR_RETURN(IssuedCredential token, IssueCredential(options_.server_key));
+  stored.set_registration_access_token_digest(std::move(token.digest));
+  *stored.mutable_metadata() = std::move(metadata);
 
   absl::Status written;
   for (int attempt = 0; attempt < kMaxIdAttempts; ++attempt) {
@@ -69,9 +104,9 @@ absl::StatusOr<clientreg::v1::ClientInformation> Registrar::Register(
     return absl::UnavailableError("the registration could not be stored");
   }
 
-  info.set_client_id(stored.client_id());
-  info.set_client_id_issued_at(now);
-  *info.mutable_metadata() = std::move(metadata);
+  clientreg::v1::ClientInformation info = ToClientInformation(stored, options_.issuer);
+  if (!client_secret.empty()) info.set_client_secret(std::move(client_secret));
+  info.set_registration_access_token(std::move(token.plaintext));
   common::Log(common::LogLevel::kInfo, "client_registered", {{"client_id", stored.client_id()}});
   return info;
 }

@@ -3,9 +3,12 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
+#include "clientreg/config/v1/config.pb.h"
 #include "clientreg/v1/metadata.pb.h"
+#include "clientreg/v1/stored.pb.h"
 #include "common/clock.h"
 #include "server/metadata_validator.h"
 #include "storage/client_store.h"
@@ -21,6 +24,9 @@ class Registrar {
     std::string server_key;
     // Lifetime of issued client secrets; 0 means they never expire.
     int64_t client_secret_lifetime_seconds = 0;
+    // The configured public issuer (ServerConfig.issuer, validated: no trailing slash). Base of every
+    // registration_client_uri; never taken from a request.
+    std::string issuer;
   };
 
   // `store` and `clock` must outlive the Registrar.
@@ -28,7 +34,8 @@ class Registrar {
 
   // Registers a client: INVALID_ARGUMENT with a RegistrationError payload for bad metadata; UNAVAILABLE when the
   // durable write failed (nothing was stored). On success the client is durable, and the answer carries the
-  // client_secret in plaintext exactly this once.
+  // client_secret (for a secret-based auth method) and the registration access token in plaintext exactly this once,
+  // with registration_client_uri = RegistrationClientUri(issuer, client_id). The store keeps only their digests.
   [[nodiscard]] absl::StatusOr<clientreg::v1::ClientInformation> Register(
       const clientreg::v1::ClientMetadata& requested) const;
 
@@ -39,8 +46,30 @@ class Registrar {
   Options options_;
 };
 
+// The Registrar options that `config` (complete and valid) sets, with `server_key`.
+Registrar::Options RegistrarOptions(const clientreg::config::v1::ServerConfig& config, std::string server_key);
+
 // Whether `token_endpoint_auth_method` authenticates with a client secret, so that one is issued.
 bool UsesClientSecret(const std::string& token_endpoint_auth_method);
+
+// A freshly drawn secret or token: the plaintext, shown once, and its digest under the server key, stored.
+struct IssuedCredential {
+  std::string plaintext;
+  std::string digest;
+};
+
+// Draws common::kTokenBytes random bytes (base64url) and digests them with HmacSha256(server_key, ·). Internal if
+// the CSPRNG or the HMAC fails.
+[[nodiscard]] absl::StatusOr<IssuedCredential> IssueCredential(std::string_view server_key);
+
+// The client configuration endpoint of `client_id` (spec.md §2.1): `{issuer}/oauth/register/{client_id}`.
+std::string RegistrationClientUri(std::string_view issuer, std::string_view client_id);
+
+// The client information response for `client` without any plaintext credential: metadata, client_id,
+// client_id_issued_at, client_secret_expires_at exactly when the client holds a secret, and
+// registration_client_uri. The caller adds client_secret and registration_access_token where it has them.
+clientreg::v1::ClientInformation ToClientInformation(const clientreg::v1::StoredClient& client,
+                                                     std::string_view issuer);
 
 }  // namespace clientreg::server
 

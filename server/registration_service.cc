@@ -1,15 +1,52 @@
 #include "server/registration_service.h"
 
+#include <utility>
+
 #include "server/grpc_status.h"
 
 namespace clientreg::server {
+namespace {
+
+grpc::Status Answer(absl::StatusOr<clientreg::v1::ClientInformation> info, clientreg::v1::ClientInformation* response) {
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  *response = *std::move(info);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+RegistrationService::RegistrationService(const Registrar* registrar, const RegistrationManager* manager,
+                                         clientreg::v1::ServerMetadata server_metadata)
+    : registrar_(registrar), manager_(manager), server_metadata_(std::move(server_metadata)) {}
 
 grpc::Status RegistrationService::Register(grpc::ServerContext* /*context*/,
                                            const clientreg::v1::RegisterRequest* request,
                                            clientreg::v1::ClientInformation* response) {
-  absl::StatusOr<clientreg::v1::ClientInformation> info = registrar_->Register(request->metadata());
-  if (!info.ok()) return ToGrpcStatus(info.status());
-  *response = *std::move(info);
+  return Answer(registrar_->Register(request->metadata()), response);
+}
+
+grpc::Status RegistrationService::GetRegistration(grpc::ServerContext* /*context*/,
+                                                  const clientreg::v1::GetRegistrationRequest* request,
+                                                  clientreg::v1::ClientInformation* response) {
+  return Answer(manager_->Get(*request), response);
+}
+
+grpc::Status RegistrationService::UpdateRegistration(grpc::ServerContext* /*context*/,
+                                                     const clientreg::v1::UpdateRegistrationRequest* request,
+                                                     clientreg::v1::ClientInformation* response) {
+  return Answer(manager_->Update(*request), response);
+}
+
+grpc::Status RegistrationService::DeleteRegistration(grpc::ServerContext* /*context*/,
+                                                     const clientreg::v1::DeleteRegistrationRequest* request,
+                                                     clientreg::v1::DeleteRegistrationResponse* /*response*/) {
+  return ToGrpcStatus(manager_->Delete(*request));
+}
+
+grpc::Status RegistrationService::GetServerMetadata(grpc::ServerContext* /*context*/,
+                                                    const clientreg::v1::GetServerMetadataRequest* /*request*/,
+                                                    clientreg::v1::ServerMetadata* response) {
+  *response = server_metadata_;
   return grpc::Status::OK;
 }
 

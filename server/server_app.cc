@@ -8,9 +8,11 @@
 #include "common/logging.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "server/server_metadata.h"
 #include "storage/rocksdb_client_store.h"
 
 namespace clientreg::server {
@@ -43,16 +45,38 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
     ASSIGN_OR_RETURN(app->store_, storage::OpenRocksDbClientStore((data_dir / "clients").string()));
   }
 
-  Registrar::Options options;
-  options.server_key = std::move(server_key);
-  options.client_secret_lifetime_seconds = config.registration().client_secret_lifetime_seconds();
-  app->registrar_ = std::make_unique<Registrar>(
-      app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()), std::move(options));
-  app->registration_service_ = std::make_unique<RegistrationService>(app->registrar_.get());
+  app->registrar_ =
+      std::make_unique<Registrar>(app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()),
+                                  RegistrarOptions(config, server_key));
+  app->registration_manager_ = std::make_unique<RegistrationManager>(
+      app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()),
+      RegistrationManagerOptions(config, server_key));
+  app->registration_service_ = std::make_unique<RegistrationService>(
+      app->registrar_.get(), app->registration_manager_.get(), BuildServerMetadata(config));
+
+  ClientAuthenticator::Options authenticator_options;
+  authenticator_options.server_key = server_key;
+  authenticator_options.flush_interval = std::chrono::seconds(config.last_used_flush_seconds());
+  ASSIGN_OR_RETURN(app->authenticator_,
+                   ClientAuthenticator::Create(app->store_.get(), clock, std::move(authenticator_options)));
+  app->authentication_service_ = std::make_unique<AuthenticationService>(app->authenticator_.get());
+  ClientAdmin::Options admin_options;
+  admin_options.server_key = server_key;
+  admin_options.client_secret_lifetime_seconds = config.registration().client_secret_lifetime_seconds();
+  admin_options.secret_rotation_overlap_seconds = config.secret_rotation_overlap_seconds();
+  admin_options.max_list_page_size = config.max_list_page_size();
+  app->client_admin_ =
+      std::make_unique<ClientAdmin>(app->store_.get(), clock, app->authenticator_.get(), std::move(admin_options));
+  app->client_admin_service_ = std::make_unique<ClientAdminService>(app->client_admin_.get());
+
+  // Lets grpcurl and grpc_cli discover the services; it must run before the builder is created to take effect.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(), &app->port_);
   builder.RegisterService(app->registration_service_.get());
+  builder.RegisterService(app->authentication_service_.get());
+  builder.RegisterService(app->client_admin_service_.get());
   // Bounded handler threads: beyond them a call fails fast with RESOURCE_EXHAUSTED instead of piling up, and the
   // gateways keep their in-flight calls below this bound.
   grpc::ResourceQuota quota("clientreg-server");
@@ -82,6 +106,8 @@ void ServerApp::Shutdown(std::chrono::milliseconds grace) {
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_->Wait();
   }
+  // No call can record a use any more: the last batch goes to the store while it is still open.
+  if (authenticator_ != nullptr) authenticator_->Stop();
   // Every acknowledged write is already synced; closing releases the RocksDB lock for a restart.
   store_.reset();
   common::Log(common::LogLevel::kInfo, "server_stopped");

@@ -8,7 +8,12 @@
 #include "clientreg/config/v1/config.pb.h"
 #include "common/clock.h"
 #include "grpcpp/server.h"
+#include "server/authentication_service.h"
+#include "server/client_admin.h"
+#include "server/client_admin_service.h"
+#include "server/client_authenticator.h"
 #include "server/registrar.h"
+#include "server/registration_manager.h"
 #include "server/registration_service.h"
 #include "storage/client_store.h"
 
@@ -50,7 +55,12 @@ class ServerApp {
   common::SystemClock system_clock_;
   std::unique_ptr<storage::ClientStore> store_;
   std::unique_ptr<Registrar> registrar_;
+  std::unique_ptr<RegistrationManager> registration_manager_;
   std::unique_ptr<RegistrationService> registration_service_;
+  std::unique_ptr<ClientAuthenticator> authenticator_;
+  std::unique_ptr<AuthenticationService> authentication_service_;
+  std::unique_ptr<ClientAdmin> client_admin_;
+  std::unique_ptr<ClientAdminService> client_admin_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -39,8 +39,13 @@ class ClientStore {
   [[nodiscard]] virtual absl::Status ForEach(
       const std::function<absl::Status(const clientreg::v1::StoredClient&)>& visit) const = 0;
 
-  // Like ForEach, but starts after `start_after` (from the first client when empty) and stops, with OK, as soon
-  // as `visit` returns false. For paging.
+  // Like ForEach, but starts after `start_after` (from the first client when empty; `start_after` need not be
+  // stored) and stops, with OK, as soon as `visit` returns false, or with `visit`'s error as soon as it returns one.
+  // For paging: pass the last client_id of one page as `start_after` of the next.
+  //
+  // ForEach and ScanFrom call `visit` while holding the store's database open for reading. `visit` may read from the
+  // store, but should not write to it: a write that fails there cannot reopen the database and may deadlock. Collect
+  // a page, return, then write.
   [[nodiscard]] virtual absl::Status ScanFrom(
       std::string_view start_after,
       const std::function<absl::StatusOr<bool>(const clientreg::v1::StoredClient&)>& visit) const = 0;
@@ -48,8 +53,10 @@ class ClientStore {
   // Replaces a stored client, in one durable write, if its stored version is `expected_version` (compare-and-set;
   // the caller sets `client.version()`, normally expected_version + 1). The token index follows the record: an
   // entry for the old registration access token digest is removed and one for the new digest added when they
-  // differ. NotFound if the client is absent (e.g. deleted meanwhile: an update never resurrects it); Aborted if the
-  // stored version differs (a concurrent change won; re-read and retry); Unavailable if the write failed.
+  // differ. The client's last-use record is kept. InvalidArgument if `client.version()` is not greater than
+  // `expected_version` (two writers could then both succeed from the same version, and one change would be lost);
+  // NotFound if the client is absent (e.g. deleted meanwhile: an update never resurrects it); Aborted if the stored
+  // version differs (a concurrent change won; re-read and retry); Unavailable if the write failed.
   [[nodiscard]] virtual absl::Status Update(const clientreg::v1::StoredClient& client, uint64_t expected_version) = 0;
 
   // Deletes a client, its token index entry and its last-use record in one durable write, if its stored version
@@ -62,11 +69,14 @@ class ClientStore {
 
   // Records when clients last authenticated (client_id, seconds since the epoch), in one write that is NOT synced:
   // last use is bookkeeping, batched so that authentication never waits for the disk; a crash may lose the last
-  // batch. Entries for clients that no longer exist are ignored. Never moves a time backwards.
-  [[nodiscard]] virtual absl::Status RecordLastUsed(
-      const std::vector<std::pair<std::string, int64_t>>& last_used) = 0;
+  // batch. Entries for clients that do not exist (never created, or deleted) are ignored, and so are times that are
+  // not positive. Never moves a time backwards: a time older than the recorded one is ignored, and of several
+  // entries for one client the latest counts. Unavailable if the write failed; DataLoss if a recorded time is
+  // corrupt.
+  [[nodiscard]] virtual absl::Status RecordLastUsed(const std::vector<std::pair<std::string, int64_t>>& last_used) = 0;
 
-  // When the client last authenticated, as recorded by RecordLastUsed; 0 if never.
+  // When the client last authenticated, as recorded by RecordLastUsed; 0 if never, or if the client does not exist
+  // (a deleted client's time is never returned, not even for a client later created with the same id).
   [[nodiscard]] virtual absl::StatusOr<int64_t> GetLastUsed(std::string_view client_id) const = 0;
 };
 

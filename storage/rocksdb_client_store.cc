@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <climits>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -51,30 +53,35 @@ absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data()
 absl::string_view ToAbsl(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-// Serializes work on one key while leaving other keys alone. The table's mutex is held only to add or remove a key,
+// Serializes work on one key while leaving other keys alone. The table's mutex is held only to add or remove keys,
 // never while the holder does I/O.
 class KeyLockTable {
  public:
-  // Holds `key` from construction to destruction, waiting first for any other holder of the same key.
+  // Holds every key of `keys` from construction to destruction, waiting first for any other holder of any of them.
   class Lock {
    public:
-    Lock(KeyLockTable* table, std::string key) : table_(table), key_(std::move(key)) {
+    Lock(KeyLockTable* table, std::string key) : Lock(table, std::vector<std::string>{std::move(key)}) {}
+    // All keys are taken at once, when all are free, so holders of several keys cannot deadlock each other whatever
+    // order they list them in.
+    Lock(KeyLockTable* table, std::vector<std::string> keys) : table_(table), keys_(std::move(keys)) {
       absl::MutexLock lock(&table_->mu_);
-      const auto is_free = [this]()
-                               ABSL_EXCLUSIVE_LOCKS_REQUIRED(table_->mu_) { return !table_->held_.contains(key_); };
-      table_->mu_.Await(absl::Condition(&is_free));
-      table_->held_.insert(key_);
+      const auto all_free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(table_->mu_) {
+        return std::none_of(keys_.begin(), keys_.end(),
+                            [this](const std::string& key) { return table_->held_.contains(key); });
+      };
+      table_->mu_.Await(absl::Condition(&all_free));
+      table_->held_.insert(keys_.begin(), keys_.end());
     }
     ~Lock() {
       absl::MutexLock lock(&table_->mu_);
-      table_->held_.erase(key_);
+      for (const std::string& key : keys_) table_->held_.erase(key);
     }
     Lock(const Lock&) = delete;
     Lock& operator=(const Lock&) = delete;
 
    private:
     KeyLockTable* const table_;
-    const std::string key_;
+    const std::vector<std::string> keys_;
   };
 
  private:
@@ -142,8 +149,28 @@ absl::StatusOr<StoredClient> ParseRecord(const rocksdb::Slice& key, const rocksd
   return client;
 }
 
+// Big-endian, so that the bytes of a last_used value read the same on every platform and in every tool.
+std::string EncodeLastUsed(int64_t seconds) {
+  const auto bits = static_cast<uint64_t>(seconds);
+  std::string encoded(sizeof(bits), '\0');
+  for (std::size_t i = 0; i < sizeof(bits); ++i) {
+    encoded[i] = static_cast<char>((bits >> (8 * (sizeof(bits) - 1 - i))) & 0xff);
+  }
+  return encoded;
+}
+
+absl::StatusOr<int64_t> DecodeLastUsed(std::string_view client_id, const rocksdb::Slice& value) {
+  uint64_t bits = 0;
+  if (value.size() != sizeof(bits)) {
+    return absl::DataLossError(
+        absl::StrCat("last use of client ", ToAbsl(client_id), " has ", value.size(), " bytes, not ", sizeof(bits)));
+  }
+  for (std::size_t i = 0; i < sizeof(bits); ++i) bits = (bits << 8) | static_cast<unsigned char>(value[i]);
+  return static_cast<int64_t>(bits);
+}
+
 // Column family handles in the order OpenDatabase opens them.
-enum HandleIndex : std::size_t { kDefault = 0, kClients, kTokenIndex, kAudit, kHandleCount };
+enum HandleIndex : std::size_t { kDefault = 0, kClients, kTokenIndex, kAudit, kLastUsed, kHandleCount };
 
 // One open RocksDB instance and its column family handles, closed on destruction.
 struct OpenDb {
@@ -153,6 +180,7 @@ struct OpenDb {
 
   rocksdb::ColumnFamilyHandle* clients() const { return handles[kClients]; }
   rocksdb::ColumnFamilyHandle* token_index() const { return handles[kTokenIndex]; }
+  rocksdb::ColumnFamilyHandle* last_used() const { return handles[kLastUsed]; }
 
   ~OpenDb() {
     if (db == nullptr) return;  // the open failed
@@ -179,6 +207,9 @@ absl::StatusOr<std::unique_ptr<OpenDb>> OpenDatabase(const std::string& path, ro
   column_families[kTokenIndex] = {kTokenIndexColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
   // The change log is only ever scanned in order, so a filter would be memory spent for nothing.
   column_families[kAudit] = {kAuditColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/false)};
+  // Absent from databases written before last-use tracking; create_missing_column_families adds it on their first
+  // open, and every column family must be listed here, since DB::Open refuses a list that omits an existing one.
+  column_families[kLastUsed] = {kLastUsedColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
 
   auto open = std::make_unique<OpenDb>();
   open->path = path;
@@ -198,54 +229,45 @@ class RocksDbClientStore final : public ClientStore {
   absl::Status Create(const StoredClient& client) override {
     const std::string& client_id = client.client_id();
     if (client_id.empty()) return absl::InvalidArgumentError("client_id is empty");
-    std::string record;
-    if (!client.SerializeToString(&record)) {
-      return absl::InternalError(absl::StrCat("cannot serialize client ", client_id));
-    }
+    ASSIGN_OR_RETURN(const std::string record, Serialize(client));
 
     // Check-then-write is made atomic per id. Ids drawn from the CSPRNG (128+ bits) never collide, but an id chosen
     // by an operator, or a retried Create racing its first attempt, could; without the lock both writes would
     // return OK and the second would silently replace the first. Creates of different ids never wait for each
     // other and no lock is held across the sync write of another id, so concurrent writers still reach RocksDB
     // together and share one WAL sync through its group commit.
-    const KeyLockTable::Lock lock(&create_locks_, client_id);
-    const OpenDb* failed_db = nullptr;
-    const absl::Status status = WithDb([&](const OpenDb& open) -> absl::Status {
-      ASSIGN_OR_RETURN(const bool exists, Exists(open, client_id));
-      if (exists) return absl::AlreadyExistsError(absl::StrCat("client ", client_id, " already exists"));
+    const KeyLockTable::Lock lock(&key_locks_, client_id);
+    return WriteBatchWithDb(
+        kSynced, absl::StrCat("write client ", client_id),
+        [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
+          ASSIGN_OR_RETURN(const bool exists, Exists(open, rocksdb::ReadOptions(), client_id));
+          if (exists) return absl::AlreadyExistsError(absl::StrCat("client ", client_id, " already exists"));
 
-      // Record and index in one batch: RocksDB applies a batch whole or not at all, also across a crash.
-      rocksdb::WriteBatch batch;
-      RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.clients(), client_id, record), "batch client record"));
-      const std::string& token_digest = client.registration_access_token_digest();
-      // Digests are HMACs of 256-bit random tokens, so a digest already indexed for another client cannot occur
-      // in practice, and looking it up would cost a read on every Create.
-      if (!token_digest.empty()) {
-        RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.token_index(), token_digest, client_id), "batch token index"));
-      }
-      rocksdb::WriteOptions options;
-      // sync=true: the WAL is fdatasync'ed before Write returns, so a 201 survives a crash or power loss.
-      // Concurrent writers are batched by RocksDB's group commit into one sync.
-      options.sync = true;
-      const rocksdb::Status written = open.db->Write(options, &batch);
-      if (!written.ok()) failed_db = &open;
-      return FromRocksDbStatus(written, absl::StrCat("write client ", client_id));
-    });
-    if (failed_db != nullptr) Reopen(failed_db, status);
-    return status;
+          RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.clients(), client_id, record), "batch client record"));
+          const std::string& token_digest = client.registration_access_token_digest();
+          // Digests are HMACs of 256-bit random tokens, so a digest already indexed for another client cannot occur
+          // in practice, and looking it up would cost a read on every Create.
+          if (!token_digest.empty()) {
+            RETURN_IF_ERROR(
+                FromRocksDbStatus(batch.Put(open.token_index(), token_digest, client_id), "batch token index"));
+          }
+          return absl::OkStatus();
+        });
   }
 
   absl::StatusOr<StoredClient> Get(std::string_view client_id) const override {
-    return WithDb([&](const OpenDb& open) -> absl::StatusOr<StoredClient> {
-      rocksdb::PinnableSlice value;
-      const rocksdb::Status status = open.db->Get(rocksdb::ReadOptions(), open.clients(), ToSlice(client_id), &value);
-      if (status.IsNotFound()) return absl::NotFoundError(absl::StrCat("client ", ToAbsl(client_id), " not found"));
-      RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read client ", ToAbsl(client_id))));
-      return ParseRecord(ToSlice(client_id), value);
-    });
+    return WithDb([&](const OpenDb& open) { return ReadClient(open, client_id); });
   }
 
   absl::Status ForEach(const std::function<absl::Status(const StoredClient&)>& visit) const override {
+    return ScanFrom("", [&visit](const StoredClient& client) -> absl::StatusOr<bool> {
+      RETURN_IF_ERROR(visit(client));
+      return true;
+    });
+  }
+
+  absl::Status ScanFrom(std::string_view start_after,
+                        const std::function<absl::StatusOr<bool>(const StoredClient&)>& visit) const override {
     return WithDb([&](const OpenDb& open) -> absl::Status {
       // Declared before the iterator, so it is released after it.
       rocksdb::ManagedSnapshot snapshot(open.db.get());
@@ -254,16 +276,150 @@ class RocksDbClientStore final : public ClientStore {
       // A full scan would otherwise evict the blocks that point lookups keep hot.
       options.fill_cache = false;
       const std::unique_ptr<rocksdb::Iterator> it(open.db->NewIterator(options, open.clients()));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (start_after.empty()) {
+        it->SeekToFirst();
+      } else {
+        // In bytewise order the smallest key greater than `start_after` is `start_after` followed by a zero byte,
+        // so one seek lands on the next client whether or not `start_after` itself is stored.
+        std::string successor(start_after);
+        successor.push_back('\0');
+        it->Seek(successor);
+      }
+      for (; it->Valid(); it->Next()) {
         ASSIGN_OR_RETURN(const StoredClient client, ParseRecord(it->key(), it->value()));
-        RETURN_IF_ERROR(visit(client));
+        ASSIGN_OR_RETURN(const bool more, visit(client));
+        if (!more) return absl::OkStatus();
       }
       // Valid() turns false on an error as well as at the end; only status() tells them apart.
       return FromRocksDbStatus(it->status(), "scan clients");
     });
   }
 
+  absl::Status Update(const StoredClient& client, uint64_t expected_version) override {
+    const std::string& client_id = client.client_id();
+    if (client.version() <= expected_version) {
+      return absl::InvalidArgumentError(absl::StrCat("update of client ", client_id, " to version ", client.version(),
+                                                     " does not advance expected version ", expected_version));
+    }
+    ASSIGN_OR_RETURN(const std::string record, Serialize(client));
+
+    // The version check and the write happen under the same lock as Create and Delete, so no change of this client
+    // lands between them: the compare-and-set is atomic, and a Delete that won cannot be undone by this write.
+    const KeyLockTable::Lock lock(&key_locks_, client_id);
+    return WriteBatchWithDb(
+        kSynced, absl::StrCat("update client ", client_id),
+        [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
+          ASSIGN_OR_RETURN(const StoredClient stored, ReadForChange(open, client_id, expected_version));
+          RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.clients(), client_id, record), "batch client record"));
+          const std::string& old_digest = stored.registration_access_token_digest();
+          const std::string& new_digest = client.registration_access_token_digest();
+          if (old_digest != new_digest) {
+            // In the same batch as the record: a crash never leaves the old token working, or the new one unindexed.
+            if (!old_digest.empty()) {
+              RETURN_IF_ERROR(FromRocksDbStatus(batch.Delete(open.token_index(), old_digest), "batch token index"));
+            }
+            if (!new_digest.empty()) {
+              RETURN_IF_ERROR(
+                  FromRocksDbStatus(batch.Put(open.token_index(), new_digest, client_id), "batch token index"));
+            }
+          }
+          return absl::OkStatus();
+        });
+  }
+
+  absl::Status Delete(std::string_view client_id, uint64_t expected_version) override {
+    const std::string id(client_id);
+    const KeyLockTable::Lock lock(&key_locks_, id);
+    return WriteBatchWithDb(
+        kSynced, absl::StrCat("delete client ", id),
+        [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
+          ASSIGN_OR_RETURN(const StoredClient stored, ReadForChange(open, id, expected_version));
+          RETURN_IF_ERROR(FromRocksDbStatus(batch.Delete(open.clients(), id), "batch client record"));
+          const std::string& token_digest = stored.registration_access_token_digest();
+          if (!token_digest.empty()) {
+            RETURN_IF_ERROR(FromRocksDbStatus(batch.Delete(open.token_index(), token_digest), "batch token index"));
+          }
+          // RecordLastUsed writes only for stored clients, under this same lock, so once this batch lands no entry
+          // for the id is left, and a client later created with the same id starts with no last use.
+          RETURN_IF_ERROR(FromRocksDbStatus(batch.Delete(open.last_used(), id), "batch last use"));
+          return absl::OkStatus();
+        });
+  }
+
+  absl::StatusOr<std::string> FindByTokenDigest(std::string_view token_digest) const override {
+    return WithDb([&](const OpenDb& open) -> absl::StatusOr<std::string> {
+      std::string client_id;
+      const rocksdb::Status status =
+          open.db->Get(rocksdb::ReadOptions(), open.token_index(), ToSlice(token_digest), &client_id);
+      // The digest is a secret's HMAC: it stays out of every message.
+      if (status.IsNotFound()) return absl::NotFoundError("no client holds this registration access token");
+      RETURN_IF_ERROR(FromRocksDbStatus(status, "read token index"));
+      return client_id;
+    });
+  }
+
+  absl::Status RecordLastUsed(const std::vector<std::pair<std::string, int64_t>>& last_used) override {
+    // Of several entries for one client only the latest can matter; a time that is not positive never beats "never
+    // used" (0).
+    std::vector<std::pair<std::string, int64_t>> latest;
+    latest.reserve(last_used.size());
+    for (const auto& entry : last_used) {
+      if (entry.second > 0) latest.push_back(entry);
+    }
+    std::sort(latest.begin(), latest.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : a.second > b.second;
+    });
+    latest.erase(
+        std::unique(latest.begin(), latest.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+        latest.end());
+    if (latest.empty()) return absl::OkStatus();
+    std::vector<std::string> ids;
+    ids.reserve(latest.size());
+    for (const auto& entry : latest) ids.push_back(entry.first);
+
+    // Read-check-write under the clients' locks, which Delete also takes: an entry is written only while its client
+    // is known to exist, so Delete, which removes the entry in its own batch, can never be overtaken by a stale
+    // write, and no entry outlives its client. A RocksDB merge operator would avoid the read of the old time, but
+    // not the existence check, and would tie the database to that operator for every later open and tool.
+    const KeyLockTable::Lock lock(&key_locks_, ids);
+    // sync=false: last use is bookkeeping, written in batches off the authentication path, and must not cost an
+    // fdatasync per batch. The WAL is still written, so a crash of the process loses nothing; a power loss or
+    // kernel crash may lose the last batches, which only makes a last use look older than it was. A later synced
+    // write (any Create, Update or Delete) syncs these entries with it, in order.
+    return WriteBatchWithDb(
+        kNotSynced, "record last use", [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
+          for (const auto& [client_id, seconds] : latest) {
+            ASSIGN_OR_RETURN(const bool exists, Exists(open, rocksdb::ReadOptions(), client_id));
+            if (!exists) continue;
+            ASSIGN_OR_RETURN(const int64_t recorded, ReadLastUsed(open, rocksdb::ReadOptions(), client_id));
+            if (seconds <= recorded) continue;
+            RETURN_IF_ERROR(
+                FromRocksDbStatus(batch.Put(open.last_used(), client_id, EncodeLastUsed(seconds)), "batch last use"));
+          }
+          return absl::OkStatus();
+        });
+  }
+
+  absl::StatusOr<int64_t> GetLastUsed(std::string_view client_id) const override {
+    return WithDb([&](const OpenDb& open) -> absl::StatusOr<int64_t> {
+      // Both reads from one snapshot, so a concurrent Delete is seen either whole or not at all.
+      rocksdb::ManagedSnapshot snapshot(open.db.get());
+      rocksdb::ReadOptions options;
+      options.snapshot = snapshot.snapshot();
+      // Entries are written only for stored clients and deleted with them, so this check should never be what
+      // decides; it keeps the answer right even if a stray entry survived, e.g. from a bug or a manual repair.
+      ASSIGN_OR_RETURN(const bool exists, Exists(open, options, client_id));
+      if (!exists) return int64_t{0};
+      return ReadLastUsed(open, options, client_id);
+    });
+  }
+
  private:
+  // The WAL is fdatasync'ed before Write returns, so an acknowledged change survives a crash or power loss: a 201
+  // is never forgotten. Concurrent synced writers are batched by RocksDB's group commit into one sync.
+  static constexpr bool kSynced = true;
+  static constexpr bool kNotSynced = false;
+
   // Runs `operation` on the open database under the shared lock. When a failed reopen left none, tries to open it
   // again first, so the store heals as soon as the disk does.
   template <typename Operation>
@@ -276,6 +432,26 @@ class RocksDbClientStore final : public ClientStore {
     const std::shared_lock<std::shared_mutex> lock(mutex_);
     if (db_ != nullptr) return operation(*db_);
     return absl::UnavailableError(absl::StrCat("the store at ", path_, " cannot be opened"));
+  }
+
+  // Runs `prepare` under WithDb to check preconditions and fill one batch, then writes that batch, unless it is
+  // empty, on the same database. RocksDB applies a batch whole or not at all, also across a crash. When the write
+  // fails, the database is reopened once the shared lock is released, so that later writes work again.
+  template <typename Prepare>
+  absl::Status WriteBatchWithDb(bool sync, std::string_view context, Prepare prepare) {
+    const OpenDb* failed_db = nullptr;
+    const absl::Status status = WithDb([&](const OpenDb& open) -> absl::Status {
+      rocksdb::WriteBatch batch;
+      RETURN_IF_ERROR(prepare(open, batch));
+      if (batch.Count() == 0) return absl::OkStatus();
+      rocksdb::WriteOptions options;
+      options.sync = sync;
+      const rocksdb::Status written = open.db->Write(options, &batch);
+      if (!written.ok()) failed_db = &open;
+      return FromRocksDbStatus(written, ToAbsl(context));
+    });
+    if (failed_db != nullptr) Reopen(failed_db, status);
+    return status;
   }
 
   // RocksDB 7.8 keeps refusing writes after a failed WAL write, and Resume() cannot clear that; only a reopen
@@ -298,12 +474,50 @@ class RocksDbClientStore final : public ClientStore {
     }
   }
 
-  static absl::StatusOr<bool> Exists(const OpenDb& open, const std::string& client_id) {
+  static absl::StatusOr<std::string> Serialize(const StoredClient& client) {
+    std::string record;
+    if (!client.SerializeToString(&record)) {
+      return absl::InternalError(absl::StrCat("cannot serialize client ", client.client_id()));
+    }
+    return record;
+  }
+
+  static absl::StatusOr<bool> Exists(const OpenDb& open, const rocksdb::ReadOptions& options,
+                                     std::string_view client_id) {
     rocksdb::PinnableSlice value;
-    const rocksdb::Status status = open.db->Get(rocksdb::ReadOptions(), open.clients(), client_id, &value);
+    const rocksdb::Status status = open.db->Get(options, open.clients(), ToSlice(client_id), &value);
     if (status.IsNotFound()) return false;
-    RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read client ", client_id)));
+    RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read client ", ToAbsl(client_id))));
     return true;
+  }
+
+  static absl::StatusOr<StoredClient> ReadClient(const OpenDb& open, std::string_view client_id) {
+    rocksdb::PinnableSlice value;
+    const rocksdb::Status status = open.db->Get(rocksdb::ReadOptions(), open.clients(), ToSlice(client_id), &value);
+    if (status.IsNotFound()) return absl::NotFoundError(absl::StrCat("client ", ToAbsl(client_id), " not found"));
+    RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read client ", ToAbsl(client_id))));
+    return ParseRecord(ToSlice(client_id), value);
+  }
+
+  // The stored client that Update or Delete is about to change, if its version is `expected_version`.
+  static absl::StatusOr<StoredClient> ReadForChange(const OpenDb& open, std::string_view client_id,
+                                                    uint64_t expected_version) {
+    ASSIGN_OR_RETURN(StoredClient stored, ReadClient(open, client_id));
+    if (stored.version() != expected_version) {
+      return absl::AbortedError(
+          absl::StrCat("client ", ToAbsl(client_id), " is at version ", stored.version(), ", not ", expected_version));
+    }
+    return stored;
+  }
+
+  // 0 when nothing is recorded.
+  static absl::StatusOr<int64_t> ReadLastUsed(const OpenDb& open, const rocksdb::ReadOptions& options,
+                                              std::string_view client_id) {
+    rocksdb::PinnableSlice value;
+    const rocksdb::Status status = open.db->Get(options, open.last_used(), ToSlice(client_id), &value);
+    if (status.IsNotFound()) return int64_t{0};
+    RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read last use of client ", ToAbsl(client_id))));
+    return DecodeLastUsed(client_id, value);
   }
 
   const std::string path_;
@@ -313,7 +527,8 @@ class RocksDbClientStore final : public ClientStore {
   mutable std::shared_mutex mutex_;
   // Null only while the disk refuses a reopen.
   mutable std::unique_ptr<OpenDb> db_;
-  KeyLockTable create_locks_;
+  // Per client id, held by every check-then-write: Create, Update, Delete and RecordLastUsed.
+  KeyLockTable key_locks_;
 };
 
 }  // namespace

@@ -21,6 +21,10 @@ inline constexpr char kClientsColumnFamily[] = "clients";
 inline constexpr char kTokenIndexColumnFamily[] = "token_index";
 // Reserved for an append-only change log; created, not yet written.
 inline constexpr char kAuditColumnFamily[] = "audit";
+// client_id -> when the client last authenticated: seconds since the epoch, a positive int64 as 8 bytes big-endian.
+// Written without sync (see ClientStore::RecordLastUsed), only for stored clients, and deleted with the client.
+// Added after the first release: opening a database that lacks it creates it empty.
+inline constexpr char kLastUsedColumnFamily[] = "last_used";
 
 // Opens the RocksDB store in directory `path`, creating the directory (not its parents), the database and any
 // missing column family. The returned store holds RocksDB's lock on `path` until it is destroyed: a second open of

@@ -2,7 +2,10 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <latch>
 #include <map>
@@ -121,23 +124,37 @@ class RocksDbClientStoreTest : public ::testing::Test {
     return entries;
   }
 
-  // Writes `value` under `key` in the clients column family with RocksDB's own API, bypassing the store.
-  void PutRawClientRecord(const std::string& key, const std::string& value) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-        {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-        {kClientsColumnFamily, rocksdb::ColumnFamilyOptions()},
-        {kTokenIndexColumnFamily, rocksdb::ColumnFamilyOptions()},
-        {kAuditColumnFamily, rocksdb::ColumnFamilyOptions()}};
+  // Writes `value` under `key` in `column_family` with RocksDB's own API, bypassing the store. Opens every column
+  // family the database has, as DB::Open requires, plus the old layout's when it is new.
+  void PutRaw(const std::string& column_family, const std::string& key, const std::string& value) {
+    std::vector<std::string> names;
+    if (!rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_path_, &names).ok()) {
+      names = {rocksdb::kDefaultColumnFamilyName, kClientsColumnFamily, kTokenIndexColumnFamily, kAuditColumnFamily};
+    }
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : names) descriptors.push_back({name, rocksdb::ColumnFamilyOptions()});
+    std::size_t target = names.size();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == column_family) target = i;
+    }
+    ASSERT_LT(target, names.size()) << "no column family " << column_family;
+    rocksdb::DBOptions db_options;
+    db_options.create_if_missing = true;
+    db_options.create_missing_column_families = true;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw_db = nullptr;
-    const rocksdb::Status status = rocksdb::DB::Open(rocksdb::DBOptions(), db_path_, descriptors, &handles, &raw_db);
+    const rocksdb::Status status = rocksdb::DB::Open(db_options, db_path_, descriptors, &handles, &raw_db);
     ASSERT_TRUE(status.ok()) << status.ToString();
     std::unique_ptr<rocksdb::DB> db(raw_db);
     rocksdb::WriteOptions options;
     options.sync = true;
-    EXPECT_TRUE(db->Put(options, handles[1], key, value).ok());
+    EXPECT_TRUE(db->Put(options, handles[target], key, value).ok());
     for (rocksdb::ColumnFamilyHandle* handle : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
     EXPECT_TRUE(db->Close().ok());
+  }
+
+  void PutRawClientRecord(const std::string& key, const std::string& value) {
+    PutRaw(kClientsColumnFamily, key, value);
   }
 
   static std::vector<std::string> VisitedIds(const ClientStore& store) {
@@ -417,6 +434,619 @@ TEST_F(RocksDbClientStoreTest, FailedSyncIsUnavailableAndNeverHalfWritten) {
   std::map<std::string, std::string> expected_index = {{"token-digest-before", "before"}};
   if (failed_is_present) expected_index.emplace("token-digest-failed", "failed");
   EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily), expected_index);
+}
+
+// The ids ScanFrom visits after `start_after`, at most `limit` of them.
+std::vector<std::string> ScanIds(const ClientStore& store, const std::string& start_after, std::size_t limit = 1000) {
+  std::vector<std::string> ids;
+  const absl::Status status = store.ScanFrom(start_after, [&ids, limit](const StoredClient& client) {
+    ids.push_back(client.client_id());
+    return ids.size() < limit;
+  });
+  EXPECT_OK(status);
+  return ids;
+}
+
+// `client` as the next version, which is how callers of Update prepare a change.
+StoredClient NextVersion(StoredClient client) {
+  client.set_version(client.version() + 1);
+  return client;
+}
+
+TEST_F(RocksDbClientStoreTest, ScanFromStartsAfterTheGivenIdWhetherOrNotItIsStored) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  EXPECT_TRUE(ScanIds(*store, "").empty());
+  for (const char* id : {"e", "c", "a", "d", "b"}) ASSERT_OK(store->Create(MakeClient(id)));
+  EXPECT_EQ(ScanIds(*store, ""), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(ScanIds(*store, "c"), (std::vector<std::string>{"d", "e"}));
+  EXPECT_EQ(ScanIds(*store, "bb"), (std::vector<std::string>{"c", "d", "e"}));
+  EXPECT_EQ(ScanIds(*store, "0"), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(ScanIds(*store, std::string("c\0", 2)), (std::vector<std::string>{"d", "e"}));
+  EXPECT_TRUE(ScanIds(*store, "e").empty());
+  EXPECT_TRUE(ScanIds(*store, "zz").empty());
+}
+
+TEST_F(RocksDbClientStoreTest, ScanFromStopsWithOkWhenVisitReturnsFalse) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  for (const char* id : {"a", "b", "c", "d"}) ASSERT_OK(store->Create(MakeClient(id)));
+  std::vector<std::string> visited;
+  const absl::Status status = store->ScanFrom("", [&visited](const StoredClient& client) -> absl::StatusOr<bool> {
+    visited.push_back(client.client_id());
+    return client.client_id() != "b";
+  });
+  EXPECT_OK(status);
+  EXPECT_EQ(visited, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(RocksDbClientStoreTest, ScanFromStopsAtAndReturnsTheFirstError) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  for (const char* id : {"a", "b", "c", "d"}) ASSERT_OK(store->Create(MakeClient(id)));
+  std::vector<std::string> visited;
+  const absl::Status status = store->ScanFrom("a", [&visited](const StoredClient& client) -> absl::StatusOr<bool> {
+    visited.push_back(client.client_id());
+    if (client.client_id() == "c") return absl::CancelledError("enough");
+    return true;
+  });
+  EXPECT_EQ(status, absl::CancelledError("enough"));
+  EXPECT_EQ(visited, (std::vector<std::string>{"b", "c"}));
+}
+
+TEST_F(RocksDbClientStoreTest, ScanFromPagesThroughEveryClientOnce) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  std::vector<std::string> expected;
+  for (int i = 0; i < 23; ++i) expected.push_back("client-" + std::to_string(100 + i));
+  for (const std::string& id : expected) ASSERT_OK(store->Create(MakeClient(id)));
+  std::vector<std::string> paged;
+  std::string start_after;
+  for (int pages = 0; pages < 100; ++pages) {
+    const std::vector<std::string> page = ScanIds(*store, start_after, 4);
+    ASSERT_LE(page.size(), 4u);
+    if (page.empty()) break;
+    paged.insert(paged.end(), page.begin(), page.end());
+    start_after = page.back();
+  }
+  EXPECT_EQ(paged, expected);
+}
+
+TEST_F(RocksDbClientStoreTest, ScanFromReportsACorruptRecord) {
+  ASSERT_OK(Open());
+  ASSERT_NO_FATAL_FAILURE(PutRawClientRecord("a", MakeClient("a").SerializeAsString()));
+  ASSERT_NO_FATAL_FAILURE(PutRawClientRecord("b", "\xff\xff\xff\xff"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  std::vector<std::string> visited;
+  const absl::Status status = store->ScanFrom("", [&visited](const StoredClient& client) -> absl::StatusOr<bool> {
+    visited.push_back(client.client_id());
+    return true;
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(visited, (std::vector<std::string>{"a"}));
+}
+
+TEST_F(RocksDbClientStoreTest, UpdateReplacesTheRecordAndMovesTheTokenIndex) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  const StoredClient original = MakeClient("c1");
+  ASSERT_OK(store->Create(original));
+  ASSERT_OK(store->Create(MakeClient("c2")));
+
+  StoredClient updated = NextVersion(original);
+  updated.mutable_metadata()->set_client_name("renamed");
+  updated.set_registration_access_token_digest("token-digest-c1-new");
+  ASSERT_OK(store->Update(updated, original.version()));
+
+  ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("c1"));
+  ExpectSameClient(stored, updated);
+  EXPECT_EQ(store->FindByTokenDigest("token-digest-c1").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(const std::string owner, store->FindByTokenDigest("token-digest-c1-new"));
+  EXPECT_EQ(owner, "c1");
+  ASSERT_OK_AND_ASSIGN(const StoredClient other, store->Get("c2"));
+  ExpectSameClient(other, MakeClient("c2"));
+  store.reset();
+  EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily),
+            (std::map<std::string, std::string>{{"token-digest-c1-new", "c1"}, {"token-digest-c2", "c2"}}));
+}
+
+TEST_F(RocksDbClientStoreTest, UpdateKeepsAnUnchangedDigestIndexed) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  const StoredClient original = MakeClient("c1");
+  ASSERT_OK(store->Create(original));
+  StoredClient updated = NextVersion(original);
+  updated.mutable_metadata()->set_client_name("renamed");
+  ASSERT_OK(store->Update(updated, original.version()));
+  ASSERT_OK_AND_ASSIGN(const std::string owner, store->FindByTokenDigest("token-digest-c1"));
+  EXPECT_EQ(owner, "c1");
+  store.reset();
+  EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily), (std::map<std::string, std::string>{{"token-digest-c1", "c1"}}));
+}
+
+TEST_F(RocksDbClientStoreTest, UpdateClearingOrAddingTheDigestFollowsInTheIndex) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  const StoredClient original = MakeClient("c1");
+  ASSERT_OK(store->Create(original));
+
+  StoredClient cleared = NextVersion(original);
+  cleared.clear_registration_access_token_digest();
+  ASSERT_OK(store->Update(cleared, original.version()));
+  EXPECT_EQ(store->FindByTokenDigest("token-digest-c1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->FindByTokenDigest("").status().code(), absl::StatusCode::kNotFound);
+
+  StoredClient reissued = NextVersion(cleared);
+  reissued.set_registration_access_token_digest("token-digest-c1-reissued");
+  ASSERT_OK(store->Update(reissued, cleared.version()));
+  ASSERT_OK_AND_ASSIGN(const std::string owner, store->FindByTokenDigest("token-digest-c1-reissued"));
+  EXPECT_EQ(owner, "c1");
+  store.reset();
+  EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily),
+            (std::map<std::string, std::string>{{"token-digest-c1-reissued", "c1"}}));
+}
+
+TEST_F(RocksDbClientStoreTest, UpdateWithStaleVersionIsAbortedAndChangesNothing) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  const StoredClient original = MakeClient("c1");
+  ASSERT_OK(store->Create(original));
+  ASSERT_OK(store->RecordLastUsed({{"c1", 1'700'000'500}}));
+
+  for (const uint64_t expected_version : {original.version() - 1, original.version() + 1}) {
+    StoredClient updated = original;
+    updated.set_version(expected_version + 1);
+    updated.mutable_metadata()->set_client_name("lost");
+    updated.set_registration_access_token_digest("token-digest-lost");
+    EXPECT_EQ(store->Update(updated, expected_version).code(), absl::StatusCode::kAborted) << expected_version;
+  }
+
+  ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("c1"));
+  ExpectSameClient(stored, original);
+  EXPECT_EQ(store->FindByTokenDigest("token-digest-lost").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(const std::string owner, store->FindByTokenDigest("token-digest-c1"));
+  EXPECT_EQ(owner, "c1");
+  ASSERT_OK_AND_ASSIGN(const int64_t last_used, store->GetLastUsed("c1"));
+  EXPECT_EQ(last_used, 1'700'000'500);
+}
+
+TEST_F(RocksDbClientStoreTest, UpdateThatDoesNotAdvanceTheVersionIsInvalidArgument) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  const StoredClient original = MakeClient("c1");
+  ASSERT_OK(store->Create(original));
+  StoredClient updated = original;
+  updated.mutable_metadata()->set_client_name("same version");
+  EXPECT_EQ(store->Update(updated, original.version()).code(), absl::StatusCode::kInvalidArgument);
+  updated.set_version(original.version() - 1);
+  EXPECT_EQ(store->Update(updated, original.version()).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("c1"));
+  ExpectSameClient(stored, original);
+}
+
+TEST_F(RocksDbClientStoreTest, UpdateOfMissingIdIsNotFoundAndCreatesNothing) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  const StoredClient ghost = MakeClient("ghost");
+  EXPECT_EQ(store->Update(NextVersion(ghost), ghost.version()).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Get("ghost").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->FindByTokenDigest("token-digest-ghost").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(VisitedIds(*store).empty());
+  store.reset();
+  EXPECT_TRUE(ReadColumnFamily(kClientsColumnFamily).empty());
+  EXPECT_TRUE(ReadColumnFamily(kTokenIndexColumnFamily).empty());
+}
+
+TEST_F(RocksDbClientStoreTest, DeleteRemovesRecordTokenIndexAndLastUse) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  const StoredClient doomed = MakeClient("doomed");
+  ASSERT_OK(store->Create(doomed));
+  ASSERT_OK(store->Create(MakeClient("kept")));
+  ASSERT_OK(store->RecordLastUsed({{"doomed", 1'700'000'500}, {"kept", 1'700'000'600}}));
+
+  ASSERT_OK(store->Delete("doomed", doomed.version()));
+  EXPECT_EQ(store->Get("doomed").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->FindByTokenDigest("token-digest-doomed").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(const int64_t doomed_last_used, store->GetLastUsed("doomed"));
+  EXPECT_EQ(doomed_last_used, 0);
+  EXPECT_EQ(VisitedIds(*store), (std::vector<std::string>{"kept"}));
+  ASSERT_OK_AND_ASSIGN(const int64_t kept_last_used, store->GetLastUsed("kept"));
+  EXPECT_EQ(kept_last_used, 1'700'000'600);
+  EXPECT_EQ(store->Delete("doomed", doomed.version()).code(), absl::StatusCode::kNotFound);
+  store.reset();
+
+  EXPECT_EQ(ReadColumnFamily(kClientsColumnFamily).count("doomed"), 0u);
+  EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily),
+            (std::map<std::string, std::string>{{"token-digest-kept", "kept"}}));
+  const std::map<std::string, std::string> last_used = ReadColumnFamily(kLastUsedColumnFamily);
+  EXPECT_EQ(last_used.size(), 1u);
+  EXPECT_EQ(last_used.count("kept"), 1u);
+
+  // A client created again under the id starts afresh.
+  ASSERT_OK_AND_ASSIGN(store, Open());
+  ASSERT_OK(store->Create(doomed));
+  ASSERT_OK_AND_ASSIGN(const int64_t recreated_last_used, store->GetLastUsed("doomed"));
+  EXPECT_EQ(recreated_last_used, 0);
+}
+
+TEST_F(RocksDbClientStoreTest, DeleteWithStaleVersionIsAbortedAndKeepsEverything) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  const StoredClient client = MakeClient("c1");
+  ASSERT_OK(store->Create(client));
+  ASSERT_OK(store->RecordLastUsed({{"c1", 1'700'000'500}}));
+  EXPECT_EQ(store->Delete("c1", client.version() - 1).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store->Delete("c1", client.version() + 1).code(), absl::StatusCode::kAborted);
+  ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("c1"));
+  ExpectSameClient(stored, client);
+  ASSERT_OK_AND_ASSIGN(const std::string owner, store->FindByTokenDigest("token-digest-c1"));
+  EXPECT_EQ(owner, "c1");
+  ASSERT_OK_AND_ASSIGN(const int64_t last_used, store->GetLastUsed("c1"));
+  EXPECT_EQ(last_used, 1'700'000'500);
+}
+
+TEST_F(RocksDbClientStoreTest, DeleteOfMissingIdIsNotFound) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  EXPECT_EQ(store->Delete("missing", 7).code(), absl::StatusCode::kNotFound);
+  ASSERT_OK(store->Create(MakeClient("present")));
+  EXPECT_EQ(store->Delete("missing", 7).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Delete("", 7).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(VisitedIds(*store), (std::vector<std::string>{"present"}));
+}
+
+TEST_F(RocksDbClientStoreTest, FindByTokenDigestFindsOnlyIndexedDigests) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK(store->Create(MakeClient("a")));
+  ASSERT_OK(store->Create(MakeClient("b")));
+  StoredClient without_token = MakeClient("c");
+  without_token.clear_registration_access_token_digest();
+  ASSERT_OK(store->Create(without_token));
+
+  ASSERT_OK_AND_ASSIGN(const std::string a, store->FindByTokenDigest("token-digest-a"));
+  EXPECT_EQ(a, "a");
+  ASSERT_OK_AND_ASSIGN(const std::string b, store->FindByTokenDigest("token-digest-b"));
+  EXPECT_EQ(b, "b");
+  EXPECT_EQ(store->FindByTokenDigest("token-digest-c").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->FindByTokenDigest("").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->FindByTokenDigest("token-digest-").status().code(), absl::StatusCode::kNotFound);
+  // The index maps digests to ids, not ids to anything.
+  EXPECT_EQ(store->FindByTokenDigest("a").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RocksDbClientStoreTest, RecordLastUsedNeverMovesBackwards) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK(store->Create(MakeClient("a")));
+  ASSERT_OK(store->Create(MakeClient("b")));
+  const auto last_used = [&store](const std::string& id) -> int64_t {
+    const absl::StatusOr<int64_t> seconds = store->GetLastUsed(id);
+    EXPECT_OK(seconds);
+    return seconds.value_or(-1);
+  };
+  EXPECT_EQ(last_used("a"), 0);
+
+  ASSERT_OK(store->RecordLastUsed({{"a", 100}, {"b", 200}}));
+  EXPECT_EQ(last_used("a"), 100);
+  EXPECT_EQ(last_used("b"), 200);
+  ASSERT_OK(store->RecordLastUsed({{"a", 50}, {"b", 250}}));
+  EXPECT_EQ(last_used("a"), 100);
+  EXPECT_EQ(last_used("b"), 250);
+  // Within one call, the latest of several entries for a client counts, wherever it stands.
+  ASSERT_OK(store->RecordLastUsed({{"a", 300}, {"a", 500}, {"a", 400}}));
+  EXPECT_EQ(last_used("a"), 500);
+  ASSERT_OK(store->RecordLastUsed({{"a", 0}, {"a", -1}, {"b", -5}}));
+  EXPECT_EQ(last_used("a"), 500);
+  EXPECT_EQ(last_used("b"), 250);
+  ASSERT_OK(store->RecordLastUsed({}));
+  EXPECT_EQ(last_used("a"), 500);
+}
+
+TEST_F(RocksDbClientStoreTest, RecordLastUsedIgnoresUnknownClients) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK(store->Create(MakeClient("known")));
+  ASSERT_OK(store->RecordLastUsed({{"ghost", 300}, {"known", 400}, {"", 500}}));
+  ASSERT_OK_AND_ASSIGN(const int64_t ghost, store->GetLastUsed("ghost"));
+  EXPECT_EQ(ghost, 0);
+  ASSERT_OK_AND_ASSIGN(const int64_t known, store->GetLastUsed("known"));
+  EXPECT_EQ(known, 400);
+  store.reset();
+  EXPECT_EQ(ReadColumnFamily(kLastUsedColumnFamily),
+            (std::map<std::string, std::string>{{"known", std::string("\0\0\0\0\0\0\x01\x90", 8)}}));
+  EXPECT_TRUE(ReadColumnFamily(kClientsColumnFamily).count("ghost") == 0);
+}
+
+TEST_F(RocksDbClientStoreTest, LastUsedIsStoredBigEndianAndSurvivesReopen) {
+  constexpr int64_t kSeconds = 0x0102030405060708;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+    ASSERT_OK(store->Create(MakeClient("c1")));
+    ASSERT_OK(store->RecordLastUsed({{"c1", kSeconds}}));
+  }
+  EXPECT_EQ(ReadColumnFamily(kLastUsedColumnFamily),
+            (std::map<std::string, std::string>{{"c1", "\x01\x02\x03\x04\x05\x06\x07\x08"}}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK_AND_ASSIGN(const int64_t last_used, store->GetLastUsed("c1"));
+  EXPECT_EQ(last_used, kSeconds);
+}
+
+TEST_F(RocksDbClientStoreTest, GetLastUsedNeverReturnsAStrayEntry) {
+  ASSERT_OK(Open());
+  ASSERT_NO_FATAL_FAILURE(PutRaw(kLastUsedColumnFamily, "ghost", std::string("\0\0\0\0\0\0\x01\x90", 8)));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK_AND_ASSIGN(const int64_t last_used, store->GetLastUsed("ghost"));
+  EXPECT_EQ(last_used, 0);
+}
+
+TEST_F(RocksDbClientStoreTest, CorruptLastUseIsDataLoss) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+    ASSERT_OK(store->Create(MakeClient("c1")));
+  }
+  ASSERT_NO_FATAL_FAILURE(PutRaw(kLastUsedColumnFamily, "c1", "short"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  EXPECT_EQ(store->GetLastUsed("c1").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store->RecordLastUsed({{"c1", 100}}).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(RocksDbClientStoreTest, OpensADatabaseFromBeforeLastUseTracking) {
+  // The layout the previous release wrote: no last_used column family.
+  ASSERT_NO_FATAL_FAILURE(PutRawClientRecord("old", MakeClient("old").SerializeAsString()));
+  ASSERT_NO_FATAL_FAILURE(PutRaw(kTokenIndexColumnFamily, "token-digest-old", "old"));
+  std::vector<std::string> before;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_path_, &before).ok());
+  ASSERT_EQ(std::count(before.begin(), before.end(), kLastUsedColumnFamily), 0);
+
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+    ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("old"));
+    ExpectSameClient(stored, MakeClient("old"));
+    ASSERT_OK_AND_ASSIGN(const std::string owner, store->FindByTokenDigest("token-digest-old"));
+    EXPECT_EQ(owner, "old");
+    ASSERT_OK_AND_ASSIGN(const int64_t never, store->GetLastUsed("old"));
+    EXPECT_EQ(never, 0);
+    ASSERT_OK(store->RecordLastUsed({{"old", 1'700'000'500}}));
+  }
+  std::vector<std::string> after;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_path_, &after).ok());
+  EXPECT_EQ(std::count(after.begin(), after.end(), kLastUsedColumnFamily), 1);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK_AND_ASSIGN(const int64_t last_used, store->GetLastUsed("old"));
+  EXPECT_EQ(last_used, 1'700'000'500);
+}
+
+TEST_F(RocksDbClientStoreTest, ConcurrentReadModifyUpdatesLoseNothing) {
+  constexpr int kThreads = 8;
+  constexpr int kUpdatesPerThread = 100;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  StoredClient initial = MakeClient("hot");
+  initial.set_version(1);
+  initial.mutable_metadata()->set_software_version("0");
+  ASSERT_OK(store->Create(initial));
+
+  std::atomic<int> failures{0};
+  std::atomic<int> aborted{0};
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      for (int done = 0; done < kUpdatesPerThread && failures.load() == 0;) {
+        const absl::StatusOr<StoredClient> read = store->Get("hot");
+        if (!read.ok()) {
+          ++failures;
+          return;
+        }
+        StoredClient next = NextVersion(*read);
+        next.mutable_metadata()->set_software_version(
+            std::to_string(std::stoi(read->metadata().software_version()) + 1));
+        const absl::Status status = store->Update(next, read->version());
+        if (status.ok()) {
+          ++done;
+        } else if (status.code() == absl::StatusCode::kAborted) {
+          ++aborted;
+        } else {
+          ++failures;
+          return;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_EQ(failures.load(), 0);
+  ASSERT_OK_AND_ASSIGN(const StoredClient final_client, store->Get("hot"));
+  EXPECT_EQ(final_client.version(), 1u + kThreads * kUpdatesPerThread);
+  EXPECT_EQ(final_client.metadata().software_version(), std::to_string(kThreads * kUpdatesPerThread));
+  // Not a requirement, but without any lost race the test would not have tested the compare-and-set.
+  EXPECT_GT(aborted.load(), 0);
+}
+
+TEST_F(RocksDbClientStoreTest, ConcurrentUpdatesNeverResurrectADeletedClient) {
+  constexpr int kRounds = 20;
+  constexpr int kUpdaters = 4;
+  // Bounds each updater, so that a resurrected client fails the test instead of keeping it running.
+  constexpr int kMaxUpdateAttempts = 200;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  std::atomic<int> failures{0};
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string id = "victim-" + std::to_string(round);
+    ASSERT_OK(store->Create(MakeClient(id)));
+    std::atomic<int> deleted{0};
+    std::latch start(kUpdaters + 1);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kUpdaters; ++t) {
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        for (int i = 0; i < kMaxUpdateAttempts; ++i) {
+          const absl::StatusOr<StoredClient> read = store->Get(id);
+          if (read.status().code() == absl::StatusCode::kNotFound) return;
+          if (!read.ok()) {
+            ++failures;
+            return;
+          }
+          StoredClient next = NextVersion(*read);
+          next.set_registration_access_token_digest(id + "-digest-" + std::to_string(t) + "-" + std::to_string(i));
+          const absl::Status status = store->Update(next, read->version());
+          if (status.code() == absl::StatusCode::kNotFound) return;
+          if (!status.ok() && status.code() != absl::StatusCode::kAborted) {
+            ++failures;
+            return;
+          }
+        }
+      });
+    }
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      // Lets a few updates land first.
+      std::this_thread::yield();
+      while (true) {
+        const absl::StatusOr<StoredClient> read = store->Get(id);
+        if (!read.ok()) {
+          ++failures;
+          return;
+        }
+        const absl::Status status = store->Delete(id, read->version());
+        if (status.ok()) {
+          ++deleted;
+          return;
+        }
+        if (status.code() != absl::StatusCode::kAborted) {
+          ++failures;
+          return;
+        }
+      }
+    });
+    for (std::thread& thread : threads) thread.join();
+    ASSERT_EQ(failures.load(), 0) << id;
+    EXPECT_EQ(deleted.load(), 1) << id;
+    EXPECT_EQ(store->Get(id).status().code(), absl::StatusCode::kNotFound) << id;
+  }
+  EXPECT_TRUE(VisitedIds(*store).empty());
+  store.reset();
+  EXPECT_TRUE(ReadColumnFamily(kClientsColumnFamily).empty());
+  EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily), (std::map<std::string, std::string>{}));
+}
+
+TEST_F(RocksDbClientStoreTest, ConcurrentRecordLastUsedNeverOutlivesADelete) {
+  constexpr int kClients = 50;
+  constexpr int kRecorders = 4;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  std::vector<std::pair<std::string, int64_t>> batch;
+  for (int i = 0; i < kClients; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    ASSERT_OK(store->Create(MakeClient(id)));
+    batch.emplace_back(id, 0);
+  }
+  std::atomic<bool> deleting_done{false};
+  std::atomic<int> batches{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kRecorders; ++t) {
+    threads.emplace_back([&, batch]() mutable {
+      for (int64_t seconds = 1; !deleting_done.load(); ++seconds) {
+        for (auto& entry : batch) entry.second = seconds;
+        if (!store->RecordLastUsed(batch).ok()) ++failures;
+        ++batches;
+      }
+    });
+  }
+  while (batches.load() < kRecorders) std::this_thread::yield();
+  const uint64_t version = MakeClient("c0").version();
+  for (int i = 0; i < kClients; i += 2) {
+    if (!store->Delete("c" + std::to_string(i), version).ok()) ++failures;
+  }
+  deleting_done = true;
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  store.reset();
+  const std::map<std::string, std::string> last_used = ReadColumnFamily(kLastUsedColumnFamily);
+  const std::map<std::string, std::string> clients = ReadColumnFamily(kClientsColumnFamily);
+  EXPECT_EQ(clients.size(), static_cast<std::size_t>(kClients / 2));
+  for (const auto& [id, value] : last_used) EXPECT_EQ(clients.count(id), 1u) << "stray last use of " << id;
+}
+
+TEST_F(RocksDbClientStoreTest, FailedUpdateIsUnavailableAndKeepsTheOldRecord) {
+  auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
+  const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  const StoredClient original = MakeClient("c1");
+  StoredClient updated = NextVersion(original);
+  updated.mutable_metadata()->set_client_name("failed");
+  updated.set_registration_access_token_digest("token-digest-failed");
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(env.get()));
+    ASSERT_OK(store->Create(original));
+
+    file_system->set_fault(Fault::kAppendAndSync);
+    EXPECT_EQ(store->Update(updated, original.version()).code(), absl::StatusCode::kUnavailable);
+    file_system->set_fault(Fault::kNone);
+
+    ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("c1"));
+    ExpectSameClient(stored, original);
+    ASSERT_OK_AND_ASSIGN(const std::string owner, store->FindByTokenDigest("token-digest-c1"));
+    EXPECT_EQ(owner, "c1");
+    EXPECT_EQ(store->FindByTokenDigest("token-digest-failed").status().code(), absl::StatusCode::kNotFound);
+    // The store heals: the same update, retried, succeeds.
+    ASSERT_OK(store->Update(updated, original.version()));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("c1"));
+  ExpectSameClient(stored, updated);
+  store.reset();
+  EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily),
+            (std::map<std::string, std::string>{{"token-digest-failed", "c1"}}));
+}
+
+TEST_F(RocksDbClientStoreTest, FailedSyncOfUpdateIsNeverHalfWritten) {
+  auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
+  const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  const StoredClient original = MakeClient("c1");
+  StoredClient updated = NextVersion(original);
+  updated.set_registration_access_token_digest("token-digest-new");
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(env.get()));
+    ASSERT_OK(store->Create(original));
+    file_system->set_fault(Fault::kSyncOnly);
+    EXPECT_EQ(store->Update(updated, original.version()).code(), absl::StatusCode::kUnavailable);
+    file_system->set_fault(Fault::kNone);
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("c1"));
+  // Either the whole update was replayed or none of it: record and index agree.
+  const bool replayed = stored.version() == updated.version();
+  ExpectSameClient(stored, replayed ? updated : original);
+  store.reset();
+  EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily),
+            (std::map<std::string, std::string>{{replayed ? "token-digest-new" : "token-digest-c1", "c1"}}));
+}
+
+TEST_F(RocksDbClientStoreTest, FailedDeleteIsUnavailableAndKeepsTheClient) {
+  auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
+  const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  const StoredClient client = MakeClient("c1");
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(env.get()));
+    ASSERT_OK(store->Create(client));
+    ASSERT_OK(store->RecordLastUsed({{"c1", 1'700'000'500}}));
+
+    file_system->set_fault(Fault::kAppendAndSync);
+    EXPECT_EQ(store->Delete("c1", client.version()).code(), absl::StatusCode::kUnavailable);
+    file_system->set_fault(Fault::kNone);
+
+    ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("c1"));
+    ExpectSameClient(stored, client);
+    ASSERT_OK_AND_ASSIGN(const std::string owner, store->FindByTokenDigest("token-digest-c1"));
+    EXPECT_EQ(owner, "c1");
+    ASSERT_OK_AND_ASSIGN(const int64_t last_used, store->GetLastUsed("c1"));
+    EXPECT_EQ(last_used, 1'700'000'500);
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("c1"));
+  ExpectSameClient(stored, client);
+  ASSERT_OK(store->Delete("c1", client.version()));
+  EXPECT_EQ(store->Get("c1").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RocksDbClientStoreTest, FailedRecordLastUsedIsUnavailableAndMovesNothing) {
+  auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
+  const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(env.get()));
+  ASSERT_OK(store->Create(MakeClient("c1")));
+  ASSERT_OK(store->RecordLastUsed({{"c1", 100}}));
+  file_system->set_fault(Fault::kAppendAndSync);
+  EXPECT_EQ(store->RecordLastUsed({{"c1", 200}}).code(), absl::StatusCode::kUnavailable);
+  file_system->set_fault(Fault::kNone);
+  ASSERT_OK_AND_ASSIGN(const int64_t unchanged, store->GetLastUsed("c1"));
+  EXPECT_EQ(unchanged, 100);
+  ASSERT_OK(store->RecordLastUsed({{"c1", 300}}));
+  ASSERT_OK_AND_ASSIGN(const int64_t recovered, store->GetLastUsed("c1"));
+  EXPECT_EQ(recovered, 300);
 }
 
 }  // namespace

@@ -1,0 +1,25 @@
+#ifndef CLIENTREG_SERVER_AUTHENTICATION_SERVICE_H_
+#define CLIENTREG_SERVER_AUTHENTICATION_SERVICE_H_
+
+#include "clientreg/v1/admin.grpc.pb.h"
+#include "server/client_authenticator.h"
+
+namespace clientreg::server {
+
+// The gRPC face of the ClientAuthenticator: statuses as ClientAuthenticator::Authenticate describes them, converted
+// by ToGrpcStatus (the RegistrationError travels as the status details).
+class AuthenticationService final : public clientreg::v1::ClientAuthentication::Service {
+ public:
+  // `authenticator` must outlive the service.
+  explicit AuthenticationService(ClientAuthenticator* authenticator) : authenticator_(authenticator) {}
+
+  grpc::Status AuthenticateClient(grpc::ServerContext* context, const clientreg::v1::AuthenticateClientRequest* request,
+                                  clientreg::v1::AuthenticateClientResponse* response) override;
+
+ private:
+  ClientAuthenticator* authenticator_;
+};
+
+}  // namespace clientreg::server
+
+#endif  // CLIENTREG_SERVER_AUTHENTICATION_SERVICE_H_

@@ -1,0 +1,35 @@
+#ifndef CLIENTREG_SERVER_CLIENT_ADMIN_SERVICE_H_
+#define CLIENTREG_SERVER_CLIENT_ADMIN_SERVICE_H_
+
+#include "clientreg/v1/admin.grpc.pb.h"
+#include "server/client_admin.h"
+
+namespace clientreg::server {
+
+// The gRPC face of ClientAdmin: each RPC calls the method of the same name, and its status goes through
+// ToGrpcStatus (NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION, UNAVAILABLE as ClientAdmin documents).
+class ClientAdminService final : public clientreg::v1::ClientAdmin::Service {
+ public:
+  // `admin` must outlive the service.
+  explicit ClientAdminService(ClientAdmin* admin) : admin_(admin) {}
+
+  grpc::Status GetClient(grpc::ServerContext* context, const clientreg::v1::GetClientRequest* request,
+                         clientreg::v1::ClientRecord* response) override;
+  grpc::Status ListClients(grpc::ServerContext* context, const clientreg::v1::ListClientsRequest* request,
+                           clientreg::v1::ListClientsResponse* response) override;
+  grpc::Status DisableClient(grpc::ServerContext* context, const clientreg::v1::ClientIdRequest* request,
+                             clientreg::v1::ClientRecord* response) override;
+  grpc::Status EnableClient(grpc::ServerContext* context, const clientreg::v1::ClientIdRequest* request,
+                            clientreg::v1::ClientRecord* response) override;
+  grpc::Status DeleteClient(grpc::ServerContext* context, const clientreg::v1::ClientIdRequest* request,
+                            clientreg::v1::DeleteClientResponse* response) override;
+  grpc::Status RotateClientSecret(grpc::ServerContext* context, const clientreg::v1::RotateClientSecretRequest* request,
+                                  clientreg::v1::RotateClientSecretResponse* response) override;
+
+ private:
+  ClientAdmin* admin_;
+};
+
+}  // namespace clientreg::server
+
+#endif  // CLIENTREG_SERVER_CLIENT_ADMIN_SERVICE_H_

@@ -1,0 +1,168 @@
+#include "server/client_authenticator.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "common/logging.h"
+#include "common/registration_error.h"
+#include "common/secrets.h"
+#include "common/status_macros.h"
+#include "server/client_record.h"
+#include "server/registrar.h"
+
+namespace clientreg::server {
+namespace {
+
+using ::clientreg::v1::StoredClient;
+
+// RFC 6749 §5.2.
+constexpr char kInvalidClient[] = "invalid_client";
+// Client ids are short; a longer one is only echoed into the log up to this many bytes.
+constexpr std::size_t kMaxLoggedClientIdBytes = 64;
+
+// One answer for every refusal, so that a caller learns nothing about which check failed (RFC 6749 §5.2 asks only
+// for invalid_client; spec.md §7 asks that existence not leak).
+absl::Status AuthenticationFailed() {
+  return common::RegistrationErrorStatus(absl::StatusCode::kUnauthenticated, kInvalidClient, "",
+                                         "client authentication failed");
+}
+
+std::string_view Loggable(std::string_view client_id) { return client_id.substr(0, kMaxLoggedClientIdBytes); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ClientAuthenticator>> ClientAuthenticator::Create(storage::ClientStore* store,
+                                                                                 const common::Clock* clock,
+                                                                                 Options options) {
+  if (options.flush_interval <= std::chrono::milliseconds::zero()) {
+    return absl::InvalidArgumentError("the last-use flush interval must be positive");
+  }
+  ASSIGN_OR_RETURN(const std::string decoy_secret, common::RandomBytes(common::kTokenBytes));
+  // A digest under the real key, so that comparing with it costs exactly what comparing with a real one does.
+  ASSIGN_OR_RETURN(std::string decoy_digest, common::HmacSha256(options.server_key, decoy_secret));
+  std::unique_ptr<ClientAuthenticator> authenticator(
+      new ClientAuthenticator(store, clock, std::move(options), std::move(decoy_digest)));
+  authenticator->flusher_ = std::thread([raw = authenticator.get()] { raw->FlushLoop(); });
+  return authenticator;
+}
+
+ClientAuthenticator::ClientAuthenticator(storage::ClientStore* store, const common::Clock* clock, Options options,
+                                         std::string decoy_digest)
+    : store_(store), clock_(clock), options_(std::move(options)), decoy_digest_(std::move(decoy_digest)) {}
+
+ClientAuthenticator::~ClientAuthenticator() { Stop(); }
+
+absl::StatusOr<clientreg::v1::ClientRecord> ClientAuthenticator::Authenticate(std::string_view client_id,
+                                                                              std::string_view client_secret) {
+  const int64_t now = clock_->NowSeconds();
+  ASSIGN_OR_RETURN(const std::string digest, common::HmacSha256(options_.server_key, client_secret));
+
+  absl::StatusOr<StoredClient> stored =
+      client_id.empty() ? absl::NotFoundError("empty client_id") : store_->Get(client_id);
+  if (!stored.ok() && !absl::IsNotFound(stored.status())) {
+    common::Log(common::LogLevel::kError, "client_authentication_read_failed",
+                {{"client_id", Loggable(client_id)}, {"error", std::string(stored.status().message())}});
+    return absl::UnavailableError("client authentication is unavailable");
+  }
+  const bool known = stored.ok();
+
+  // Both comparisons run on every call, against the decoy where there is no live digest, so that the time taken
+  // does not tell an unknown client, a public client or an expired rotation overlap from a wrong secret.
+  const bool has_current = known && !stored->client_secret_digest().empty();
+  const bool current_matches =
+      common::ConstantTimeEquals(digest, has_current ? stored->client_secret_digest() : decoy_digest_) && has_current;
+  const bool has_previous =
+      known && !stored->previous_client_secret_digest().empty() && now < stored->previous_client_secret_valid_until();
+  const bool previous_matches =
+      common::ConstantTimeEquals(digest, has_previous ? stored->previous_client_secret_digest() : decoy_digest_) &&
+      has_previous;
+
+  const char* refusal = nullptr;
+  if (!known) {
+    refusal = "unknown_client";
+  } else if (stored->state() != StoredClient::STATE_ACTIVE) {
+    refusal = "client_disabled";
+  } else if (!UsesClientSecret(stored->metadata().token_endpoint_auth_method()) || !has_current) {
+    refusal = "client_without_secret";
+  } else if (current_matches) {
+    const int64_t expires_at = stored->client_secret_expires_at();
+    if (expires_at != 0 && expires_at <= now) refusal = "secret_expired";
+  } else if (!previous_matches) {
+    refusal = "wrong_secret";
+  }
+  if (refusal != nullptr) {
+    // The reason goes to the operator's log only, never to the caller.
+    common::Log(common::LogLevel::kInfo, "client_authentication_failed",
+                {{"client_id", Loggable(client_id)}, {"reason", refusal}});
+    return AuthenticationFailed();
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t& last_used = pending_[stored->client_id()];
+    last_used = std::max(last_used, now);
+  }
+  return MakeClientRecord(*stored, now);
+}
+
+int64_t ClientAuthenticator::PendingLastUsed(std::string_view client_id) const {
+  const std::string key(client_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t last_used = 0;
+  if (const auto it = pending_.find(key); it != pending_.end()) last_used = it->second;
+  if (const auto it = flushing_.find(key); it != flushing_.end()) last_used = std::max(last_used, it->second);
+  return last_used;
+}
+
+absl::Status ClientAuthenticator::Flush() {
+  std::lock_guard<std::mutex> flush_lock(flush_mu_);
+  std::vector<std::pair<std::string, int64_t>> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flushing_.swap(pending_);
+    batch.assign(flushing_.begin(), flushing_.end());
+  }
+  if (batch.empty()) return absl::OkStatus();
+  const absl::Status written = store_->RecordLastUsed(batch);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!written.ok()) {
+    // Kept for the next flush; a newer use recorded meanwhile wins.
+    for (const auto& [client_id, last_used] : flushing_) {
+      int64_t& pending = pending_[client_id];
+      pending = std::max(pending, last_used);
+    }
+  }
+  flushing_.clear();
+  return written;
+}
+
+void ClientAuthenticator::FlushLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    wake_.wait_for(lock, options_.flush_interval, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    if (const absl::Status flushed = Flush(); !flushed.ok()) {
+      common::Log(common::LogLevel::kWarning, "last_used_flush_failed", {{"error", std::string(flushed.message())}});
+    }
+    lock.lock();
+  }
+}
+
+void ClientAuthenticator::Stop() {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  if (stopped_) return;
+  stopped_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  if (const absl::Status flushed = Flush(); !flushed.ok()) {
+    common::Log(common::LogLevel::kWarning, "last_used_flush_failed", {{"error", std::string(flushed.message())}});
+  }
+}
+
+}  // namespace clientreg::server

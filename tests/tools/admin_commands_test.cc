@@ -1,0 +1,629 @@
+#include "tools/admin_commands.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "clientreg/v1/admin.pb.h"
+#include "clientreg/v1/stored.pb.h"
+#include "common/clock.h"
+#include "common/secrets.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "server/client_admin.h"
+#include "server/client_admin_service.h"
+#include "storage/client_store.h"
+#include "storage/rocksdb_client_store.h"
+#include "tests/status_matchers.h"
+
+namespace clientreg::tools {
+namespace {
+
+using ::clientreg::v1::StoredClient;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr int64_t kNow = 1'700'000'000;
+constexpr char kServerKey[] = "0123456789abcdef0123456789abcdef";
+
+absl::StatusOr<Invocation> Parse(const std::vector<std::string>& args, const char* env_server = nullptr) {
+  return ParseInvocation(args, env_server);
+}
+
+// --- Command-line parsing ---
+
+TEST(ParseInvocationTest, Defaults) {
+  ASSERT_OK_AND_ASSIGN(const Invocation invocation, Parse({"list"}));
+  EXPECT_EQ(invocation.command, Command::kList);
+  EXPECT_EQ(invocation.server, "127.0.0.1:50051");
+  EXPECT_FALSE(invocation.json);
+  EXPECT_EQ(invocation.timeout, std::chrono::seconds(10));
+  EXPECT_FALSE(invocation.list_all);
+  EXPECT_FALSE(invocation.list_request.has_software_id());
+  EXPECT_FALSE(invocation.list_request.has_created_after());
+  EXPECT_EQ(invocation.list_request.page_size(), 0u);
+}
+
+TEST(ParseInvocationTest, EnvironmentReplacesDefaultServerAndFlagReplacesBoth) {
+  ASSERT_OK_AND_ASSIGN(const Invocation from_env, Parse({"list"}, "admin.internal:6000"));
+  EXPECT_EQ(from_env.server, "admin.internal:6000");
+  ASSERT_OK_AND_ASSIGN(const Invocation empty_env, Parse({"list"}, ""));
+  EXPECT_EQ(empty_env.server, "127.0.0.1:50051");
+  ASSERT_OK_AND_ASSIGN(const Invocation from_flag, Parse({"--server=10.0.0.5:7000", "list"}, "admin.internal:6000"));
+  EXPECT_EQ(from_flag.server, "10.0.0.5:7000");
+}
+
+TEST(ParseInvocationTest, GlobalFlagsBeforeOrAfterTheCommand) {
+  ASSERT_OK_AND_ASSIGN(const Invocation before, Parse({"--json", "--timeout=2.5", "get", "abc"}));
+  ASSERT_OK_AND_ASSIGN(const Invocation after, Parse({"get", "abc", "--json", "--timeout=2.5"}));
+  for (const Invocation& invocation : {before, after}) {
+    EXPECT_EQ(invocation.command, Command::kGet);
+    EXPECT_EQ(invocation.client_id, "abc");
+    EXPECT_TRUE(invocation.json);
+    EXPECT_EQ(invocation.timeout, std::chrono::milliseconds(2500));
+  }
+}
+
+TEST(ParseInvocationTest, ListFiltersPagingAndAll) {
+  ASSERT_OK_AND_ASSIGN(
+      const Invocation invocation,
+      Parse({"list", "--software-id=app-1", "--state=disabled", "--created-after=100", "--created-before=200",
+             "--last-used-after=300", "--last-used-before=400", "--page-size=50", "--page-token=abc", "--all"}));
+  const v1::ListClientsRequest& request = invocation.list_request;
+  EXPECT_EQ(request.software_id(), "app-1");
+  EXPECT_EQ(request.state(), StoredClient::STATE_DISABLED);
+  EXPECT_EQ(request.created_after(), 100);
+  EXPECT_EQ(request.created_before(), 200);
+  EXPECT_EQ(request.last_used_after(), 300);
+  EXPECT_EQ(request.last_used_before(), 400);
+  EXPECT_EQ(request.page_size(), 50u);
+  EXPECT_EQ(request.page_token(), "abc");
+  EXPECT_TRUE(invocation.list_all);
+
+  ASSERT_OK_AND_ASSIGN(const Invocation active, Parse({"list", "--state=active", "--created-after=0"}));
+  EXPECT_EQ(active.list_request.state(), StoredClient::STATE_ACTIVE);
+  EXPECT_TRUE(active.list_request.has_created_after());
+}
+
+TEST(ParseInvocationTest, ClientIdCommands) {
+  const std::pair<const char*, Command> commands[] = {{"get", Command::kGet},
+                                                      {"disable", Command::kDisable},
+                                                      {"enable", Command::kEnable},
+                                                      {"delete", Command::kDelete},
+                                                      {"rotate-secret", Command::kRotateSecret}};
+  for (const auto& [name, command] : commands) {
+    SCOPED_TRACE(name);
+    ASSERT_OK_AND_ASSIGN(const Invocation invocation, Parse({name, "client-1"}));
+    EXPECT_EQ(invocation.command, command);
+    EXPECT_EQ(invocation.client_id, "client-1");
+    EXPECT_FALSE(Parse({name}).ok());
+    EXPECT_FALSE(Parse({name, "a", "b"}).ok());
+    EXPECT_FALSE(Parse({name, ""}).ok());
+  }
+}
+
+TEST(ParseInvocationTest, RotateSecretOverlap) {
+  ASSERT_OK_AND_ASSIGN(const Invocation without, Parse({"rotate-secret", "c"}));
+  EXPECT_FALSE(without.overlap_seconds.has_value());
+  ASSERT_OK_AND_ASSIGN(const Invocation with, Parse({"rotate-secret", "c", "--overlap=3600"}));
+  EXPECT_EQ(with.overlap_seconds, 3600);
+  ASSERT_OK_AND_ASSIGN(const Invocation zero, Parse({"rotate-secret", "--overlap=0", "c"}));
+  EXPECT_EQ(zero.overlap_seconds, 0);
+  EXPECT_FALSE(Parse({"rotate-secret", "c", "--overlap=-1"}).ok());
+  EXPECT_FALSE(Parse({"rotate-secret", "c", "--overlap"}).ok());
+}
+
+TEST(ParseInvocationTest, DoubleDashEndsFlags) {
+  ASSERT_OK_AND_ASSIGN(const Invocation invocation, Parse({"get", "--", "-odd-id"}));
+  EXPECT_EQ(invocation.client_id, "-odd-id");
+  ASSERT_OK_AND_ASSIGN(const Invocation not_help, Parse({"get", "--", "--help"}));
+  EXPECT_EQ(not_help.command, Command::kGet);
+  EXPECT_EQ(not_help.client_id, "--help");
+}
+
+TEST(ParseInvocationTest, HelpInEveryForm) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"help"}, {"--help"}, {"-h"}, {"get", "--help"}, {"list", "--bogus", "--help"}, {"nonsense", "-h"}}) {
+    SCOPED_TRACE(args[0]);
+    ASSERT_OK_AND_ASSIGN(const Invocation invocation, Parse(args));
+    EXPECT_EQ(invocation.command, Command::kHelp);
+  }
+}
+
+TEST(ParseInvocationTest, RejectsMalformedCommandLines) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"--json"},
+      {"frobnicate"},
+      {"help", "extra"},
+      {"list", "extra"},
+      {"--all", "list"},
+      {"get", "c", "--all"},
+      {"list", "--overlap=5"},
+      {"list", "--state=gone"},
+      {"list", "--state"},
+      {"list", "--state="},
+      {"list", "--state=active", "--state=disabled"},
+      {"list", "--all=yes"},
+      {"list", "--created-after=-1"},
+      {"list", "--created-after=abc"},
+      {"list", "--created-after= 5"},
+      {"list", "--created-after=+5"},
+      {"list", "--created-after=99999999999999999999"},
+      {"list", "--page-size=0"},
+      {"list", "--page-size=4294967296"},
+      {"list", "--software-id="},
+      {"--json=true", "list"},
+      {"--server", "list"},
+      {"--server=", "list"},
+      {"--timeout=0", "list"},
+      {"--timeout=-1", "list"},
+      {"--timeout=abc", "list"},
+      {"--timeout=1e3", "list"},
+      {"--timeout=1000000", "list"},
+      {"--json", "--json", "list"},
+      {"-x", "list"},
+  };
+  for (const std::vector<std::string>& args : bad) {
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    const absl::StatusOr<Invocation> invocation = Parse(args);
+    ASSERT_FALSE(invocation.ok());
+    EXPECT_EQ(invocation.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_FALSE(invocation.status().message().empty());
+  }
+}
+
+TEST(ParseInvocationTest, ErrorsNameTheProblem) {
+  EXPECT_EQ(Parse({"list", "--state=gone"}).status().message(), "--state must be 'active' or 'disabled', got 'gone'");
+  EXPECT_EQ(Parse({"get"}).status().message(), "'get' needs exactly one CLIENT_ID");
+  EXPECT_EQ(Parse({"get", "c", "--all"}).status().message(), "unknown flag --all for 'get'");
+  EXPECT_EQ(Parse({"frobnicate"}).status().message(), "unknown command 'frobnicate'");
+}
+
+// --- Output helpers ---
+
+TEST(FormatUnixTimeTest, UtcIso8601) {
+  EXPECT_EQ(FormatUnixTime(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatUnixTime(kNow), "2023-11-14T22:13:20Z");
+}
+
+TEST(TerminalSafeTest, ReplacesControlAndBidiCharacters) {
+  EXPECT_EQ(TerminalSafe("plain name"), "plain name");
+  EXPECT_EQ(TerminalSafe("\x1b[31mred\x1b[0m"), "?[31mred?[0m");
+  EXPECT_EQ(TerminalSafe("a\tb\nc\x7f"), "a?b?c?");
+  EXPECT_EQ(TerminalSafe("c1:\xc2\x9b"), "c1:?");
+  EXPECT_EQ(TerminalSafe("evil\xe2\x80\xaegnp.exe"), "evil?gnp.exe");
+  EXPECT_EQ(TerminalSafe("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac"), "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac");
+}
+
+TEST(TerminalSafeTest, MalformedUtf8NeverPassesAControlByte) {
+  EXPECT_EQ(TerminalSafe("\xc3\x1b[2J"), "??[2J");
+  EXPECT_EQ(TerminalSafe("\xe6\x97"), "??");
+  EXPECT_EQ(TerminalSafe("\x80x"), "?x");
+}
+
+TEST(TerminalSafeTest, TruncatesByCodePoints) {
+  EXPECT_EQ(TerminalSafe("abcdefgh", 8), "abcdefgh");
+  EXPECT_EQ(TerminalSafe("abcdefghij", 8), "abcde...");
+  EXPECT_EQ(TerminalSafe("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 4), "\xc3\xa9...");
+}
+
+// --- The CLI without a server ---
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+CliResult RunCli(const std::vector<std::string>& args) {
+  std::ostringstream out;
+  std::ostringstream err;
+  CliResult result;
+  result.code = RunAdminCli(args, nullptr, out, err);
+  result.out = out.str();
+  result.err = err.str();
+  return result;
+}
+
+TEST(RunAdminCliTest, HelpGoesToStdoutWithExitZero) {
+  const CliResult result = RunCli({"help"});
+  EXPECT_EQ(result.code, kExitOk);
+  EXPECT_EQ(result.out, UsageText());
+  EXPECT_EQ(result.err, "");
+  EXPECT_THAT(result.out, HasSubstr("int64 and uint64 fields"));
+}
+
+TEST(RunAdminCliTest, UsageErrorsExitTwo) {
+  const CliResult bad = RunCli({"list", "--state=gone"});
+  EXPECT_EQ(bad.code, kExitUsage);
+  EXPECT_EQ(bad.out, "");
+  EXPECT_EQ(bad.err,
+            "clientreg-admin: --state must be 'active' or 'disabled', got 'gone'\n"
+            "Run 'clientreg-admin help' for usage.\n");
+
+  const CliResult none = RunCli({});
+  EXPECT_EQ(none.code, kExitUsage);
+  EXPECT_EQ(none.err, UsageText());
+}
+
+TEST(RunAdminCliTest, RefusedConnectionExitsThreeWithoutWaitingForTheTimeout) {
+  // A bound socket that never listens refuses connections, and holding it keeps the port from being reused.
+  const int socket_fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(socket_fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(socket_fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(getsockname(socket_fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string server = absl::StrCat("127.0.0.1:", ntohs(address.sin_port));
+
+  const auto start = std::chrono::steady_clock::now();
+  const CliResult result = RunCli({"--server=" + server, "--timeout=30", "get", "c"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  close(socket_fd);
+  EXPECT_EQ(result.code, kExitUnreachable);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            absl::StrCat("clientreg-admin: cannot reach server ", server, ": connection failed (UNAVAILABLE)\n"));
+}
+
+// --- Commands against the real ClientAdmin service (RocksDB store, in-process gRPC server on port 0) ---
+
+class AdminCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "clientreg-admin-test-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    ASSERT_OK_AND_ASSIGN(store_, storage::OpenRocksDbClientStore(dir_ + "/clients"));
+    server::ClientAdmin::Options options;
+    options.server_key = kServerKey;
+    admin_ = std::make_unique<server::ClientAdmin>(store_.get(), &clock_, nullptr, options);
+    service_ = std::make_unique<server::ClientAdminService>(admin_.get());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_NE(port_, 0);
+  }
+
+  void TearDown() override {
+    StopServer();
+    store_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  void StopServer() {
+    if (server_ == nullptr) return;
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+    server_.reset();
+  }
+
+  // Stores a client directly, as a registration would have; confidential clients get a secret.
+  void Seed(const std::string& client_id, const std::string& name,
+            const std::string& auth_method = "client_secret_basic", int64_t issued_at = kNow - 1000,
+            StoredClient::State state = StoredClient::STATE_ACTIVE, const std::string& software_id = "") {
+    StoredClient client;
+    client.set_client_id(client_id);
+    if (!name.empty()) client.mutable_metadata()->set_client_name(name);
+    client.mutable_metadata()->set_token_endpoint_auth_method(auth_method);
+    client.mutable_metadata()->mutable_redirect_uris()->add_values("https://app.example/cb");
+    client.mutable_metadata()->mutable_redirect_uris()->add_values("https://app.example/cb2");
+    if (!software_id.empty()) client.mutable_metadata()->set_software_id(software_id);
+    if (auth_method != "none") {
+      ASSERT_OK_AND_ASSIGN(const std::string digest, common::HmacSha256(kServerKey, "old-secret-" + client_id));
+      client.set_client_secret_digest(digest);
+    }
+    client.set_client_id_issued_at(issued_at);
+    client.set_updated_at(issued_at);
+    client.set_state(state);
+    client.set_origin(StoredClient::ORIGIN_DYNAMIC);
+    client.set_version(1);
+    ASSERT_OK(store_->Create(client));
+  }
+
+  CliResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), absl::StrCat("--server=127.0.0.1:", port_));
+    return RunCli(args);
+  }
+
+  // The data rows of a table: every line after the header, up to the first empty or non-table line.
+  static std::vector<std::string> Lines(const std::string& text) {
+    std::vector<std::string> lines = absl::StrSplit(text, '\n');
+    if (!lines.empty() && lines.back().empty()) lines.pop_back();
+    return lines;
+  }
+
+  common::FakeClock clock_{kNow};
+  std::string dir_;
+  std::unique_ptr<storage::ClientStore> store_;
+  std::unique_ptr<server::ClientAdmin> admin_;
+  std::unique_ptr<server::ClientAdminService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+TEST_F(AdminCliTest, GetPrintsAKeyValueBlock) {
+  Seed("client-a", "Example App");
+  const CliResult result = Run({"get", "client-a"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(result.out,
+            "client_id:                  client-a\n"
+            "client_name:                Example App\n"
+            "state:                      active\n"
+            "origin:                     dynamic\n"
+            "token_endpoint_auth_method: client_secret_basic\n"
+            "client_secret:              set, expires never\n"
+            "created:                    2023-11-14T21:56:40Z\n"
+            "updated:                    2023-11-14T21:56:40Z\n"
+            "last_used:                  never\n"
+            "version:                    1\n"
+            "redirect_uris:              https://app.example/cb\n"
+            "                            https://app.example/cb2\n");
+}
+
+TEST_F(AdminCliTest, GetUnknownClientIsNotFound) {
+  const CliResult result = Run({"get", "nope"});
+  EXPECT_EQ(result.code, kExitRpcError);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "clientreg-admin: client 'nope' not found (NOT_FOUND)\n");
+}
+
+TEST_F(AdminCliTest, GetJsonIsOneClientRecordObject) {
+  Seed("client-a", "Example App");
+  const CliResult result = Run({"--json", "get", "client-a"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  ASSERT_EQ(Lines(result.out).size(), 1u);
+  EXPECT_THAT(result.out, HasSubstr(R"("client_id":"client-a")"));
+  EXPECT_THAT(result.out, HasSubstr(R"("client_id_issued_at":"1699999000")"));
+  EXPECT_THAT(result.out, HasSubstr(R"("last_used_at":"0")"));
+  v1::ClientRecord record;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(result.out, &record).ok());
+  EXPECT_EQ(record.client_id(), "client-a");
+  EXPECT_EQ(record.metadata().client_name(), "Example App");
+  EXPECT_EQ(record.state(), StoredClient::STATE_ACTIVE);
+  EXPECT_TRUE(record.has_client_secret());
+}
+
+TEST_F(AdminCliTest, ListPrintsATable) {
+  Seed("client-a", "Example App");
+  Seed("client-b", "A very long client name that does not fit the column", "none", kNow - 500,
+       StoredClient::STATE_DISABLED);
+  Seed("client-c", "\x1b]0;owned\x07Sneaky");
+  ASSERT_OK(store_->RecordLastUsed({{"client-a", kNow - 60}}));
+
+  const CliResult result = Run({"list"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(result.out,
+            "CLIENT_ID  NAME                              STATE     AUTH                 CREATED               "
+            "LAST USED\n"
+            "client-a   Example App                       active    client_secret_basic  2023-11-14T21:56:40Z  "
+            "2023-11-14T22:12:20Z\n"
+            "client-b   A very long client name that ...  disabled  none                 2023-11-14T22:05:00Z  "
+            "never\n"
+            "client-c   ?]0;owned?Sneaky                  active    client_secret_basic  2023-11-14T21:56:40Z  "
+            "never\n");
+}
+
+TEST_F(AdminCliTest, ListWithoutClients) {
+  const CliResult result = Run({"list"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  EXPECT_EQ(result.out, "CLIENT_ID  NAME  STATE  AUTH  CREATED  LAST USED\n(no clients)\n");
+}
+
+TEST_F(AdminCliTest, ListPrintsOnePageAndTheTokenForTheNext) {
+  for (int i = 0; i < 5; ++i) Seed(absl::StrCat("client-", i), absl::StrCat("App ", i));
+  const CliResult first = Run({"list", "--page-size=2"});
+  ASSERT_EQ(first.code, kExitOk) << first.err;
+  std::vector<std::string> lines = Lines(first.out);
+  ASSERT_EQ(lines.size(), 4u) << first.out;
+  EXPECT_THAT(lines[1], StartsWith("client-0 "));
+  EXPECT_THAT(lines[2], StartsWith("client-1 "));
+  const std::string prefix = "More clients: repeat with --page-token=";
+  ASSERT_THAT(lines[3], StartsWith(prefix));
+  const std::string token = lines[3].substr(prefix.size(), lines[3].find(' ', prefix.size()) - prefix.size());
+
+  const CliResult second = Run({"list", "--page-size=2", "--page-token=" + token});
+  ASSERT_EQ(second.code, kExitOk) << second.err;
+  lines = Lines(second.out);
+  ASSERT_EQ(lines.size(), 4u) << second.out;
+  EXPECT_THAT(lines[1], StartsWith("client-2 "));
+  EXPECT_THAT(lines[2], StartsWith("client-3 "));
+}
+
+TEST_F(AdminCliTest, ListAllFollowsEveryPage) {
+  for (int i = 0; i < 5; ++i) Seed(absl::StrCat("client-", i), absl::StrCat("App ", i));
+  const CliResult result = Run({"list", "--page-size=2", "--all"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), 6u) << result.out;
+  for (int i = 0; i < 5; ++i) EXPECT_THAT(lines[i + 1], StartsWith(absl::StrCat("client-", i, " ")));
+  EXPECT_THAT(result.out, Not(HasSubstr("More clients")));
+}
+
+TEST_F(AdminCliTest, ListJson) {
+  for (int i = 0; i < 5; ++i) Seed(absl::StrCat("client-", i), absl::StrCat("App ", i));
+
+  const CliResult all = Run({"--json", "list", "--page-size=2", "--all"});
+  ASSERT_EQ(all.code, kExitOk) << all.err;
+  ASSERT_EQ(Lines(all.out).size(), 1u);
+  EXPECT_THAT(all.out, StartsWith(R"({"clients":[{)"));
+  EXPECT_THAT(all.out, HasSubstr(R"("next_page_token":"")"));
+  v1::ListClientsResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(all.out, &response).ok());
+  ASSERT_EQ(response.clients_size(), 5);
+  EXPECT_EQ(response.clients(4).client_id(), "client-4");
+
+  const CliResult page = Run({"list", "--page-size=2", "--json"});
+  ASSERT_EQ(page.code, kExitOk) << page.err;
+  response.Clear();
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(page.out, &response).ok());
+  EXPECT_EQ(response.clients_size(), 2);
+  EXPECT_FALSE(response.next_page_token().empty());
+
+  const CliResult empty = Run({"list", "--json", "--state=disabled"});
+  ASSERT_EQ(empty.code, kExitOk) << empty.err;
+  EXPECT_EQ(empty.out, "{\"clients\":[],\"next_page_token\":\"\"}\n");
+}
+
+TEST_F(AdminCliTest, ListFiltersReachTheServer) {
+  Seed("client-a", "A", "client_secret_basic", kNow - 1000, StoredClient::STATE_ACTIVE, "suite");
+  Seed("client-b", "B", "client_secret_basic", kNow - 500, StoredClient::STATE_DISABLED, "suite");
+  Seed("client-c", "C", "none", kNow - 100, StoredClient::STATE_ACTIVE, "other");
+
+  const auto ids = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> found;
+    const CliResult result = Run(args);
+    EXPECT_EQ(result.code, kExitOk) << result.err;
+    const std::vector<std::string> lines = Lines(result.out);
+    for (size_t i = 1; i < lines.size() && lines[i] != "(no clients)"; ++i) {
+      found.push_back(lines[i].substr(0, lines[i].find(' ')));
+    }
+    return found;
+  };
+  EXPECT_EQ(ids({"list", "--state=disabled"}), std::vector<std::string>{"client-b"});
+  EXPECT_EQ(ids({"list", "--software-id=suite"}), (std::vector<std::string>{"client-a", "client-b"}));
+  EXPECT_EQ(ids({"list", absl::StrCat("--created-after=", kNow - 600)}),
+            (std::vector<std::string>{"client-b", "client-c"}));
+  EXPECT_EQ(ids({"list", absl::StrCat("--created-before=", kNow - 600)}), std::vector<std::string>{"client-a"});
+  EXPECT_EQ(ids({"list", "--software-id=suite", "--state=active"}), std::vector<std::string>{"client-a"});
+}
+
+TEST_F(AdminCliTest, BadPageTokenIsAnRpcError) {
+  const CliResult result = Run({"list", "--page-token=not a token!"});
+  EXPECT_EQ(result.code, kExitRpcError);
+  EXPECT_EQ(result.out, "");
+  EXPECT_THAT(result.err, StartsWith("clientreg-admin: list clients failed: "));
+  EXPECT_THAT(result.err, HasSubstr("(INVALID_ARGUMENT)\n"));
+}
+
+TEST_F(AdminCliTest, DisableAndEnable) {
+  Seed("client-a", "Example App");
+  const CliResult disabled = Run({"disable", "client-a"});
+  ASSERT_EQ(disabled.code, kExitOk) << disabled.err;
+  EXPECT_EQ(disabled.out, "client 'client-a' is disabled (version 2)\n");
+  ASSERT_OK_AND_ASSIGN(StoredClient stored, store_->Get("client-a"));
+  EXPECT_EQ(stored.state(), StoredClient::STATE_DISABLED);
+
+  const CliResult enabled = Run({"--json", "enable", "client-a"});
+  ASSERT_EQ(enabled.code, kExitOk) << enabled.err;
+  v1::ClientRecord record;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(enabled.out, &record).ok());
+  EXPECT_EQ(record.state(), StoredClient::STATE_ACTIVE);
+  EXPECT_EQ(record.version(), 3u);
+
+  const CliResult unknown = Run({"disable", "nope"});
+  EXPECT_EQ(unknown.code, kExitRpcError);
+  EXPECT_EQ(unknown.err, "clientreg-admin: client 'nope' not found (NOT_FOUND)\n");
+}
+
+TEST_F(AdminCliTest, DeleteAsksNothing) {
+  Seed("client-a", "Example App");
+  Seed("client-b", "Other");
+  const CliResult deleted = Run({"delete", "client-a"});
+  ASSERT_EQ(deleted.code, kExitOk) << deleted.err;
+  EXPECT_EQ(deleted.out, "client 'client-a' deleted\n");
+  EXPECT_EQ(deleted.err, "");
+  EXPECT_TRUE(absl::IsNotFound(store_->Get("client-a").status()));
+
+  const CliResult json = Run({"--json", "delete", "client-b"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  // A JSON object's member order is not fixed, so compare what it says.
+  google::protobuf::Struct object;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &object).ok()) << json.out;
+  EXPECT_EQ(object.fields().size(), 2u);
+  EXPECT_EQ(object.fields().at("client_id").string_value(), "client-b");
+  EXPECT_TRUE(object.fields().at("deleted").bool_value());
+
+  const CliResult again = Run({"delete", "client-a"});
+  EXPECT_EQ(again.code, kExitRpcError);
+  EXPECT_EQ(again.err, "clientreg-admin: client 'client-a' not found (NOT_FOUND)\n");
+}
+
+TEST_F(AdminCliTest, RotateSecretPrintsTheNewSecretOnce) {
+  Seed("client-a", "Example App");
+  const CliResult result = Run({"rotate-secret", "client-a", "--overlap=3600"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), 4u) << result.out;
+  EXPECT_EQ(lines[0], "client_id:                   client-a");
+  const std::string prefix = "client_secret:               ";
+  ASSERT_THAT(lines[1], StartsWith(prefix));
+  const std::string secret = lines[1].substr(prefix.size());
+  EXPECT_EQ(lines[2], "client_secret_expires_at:    never");
+  EXPECT_EQ(lines[3], "previous_secret_valid_until: 2023-11-14T23:13:20Z");
+  EXPECT_EQ(result.err, "clientreg-admin: the new client secret is shown only this once; store it now\n");
+
+  // The printed secret is the one the server stored (as its digest), not a copy mangled on the way.
+  ASSERT_OK_AND_ASSIGN(const StoredClient stored, store_->Get("client-a"));
+  ASSERT_OK_AND_ASSIGN(const std::string digest, common::HmacSha256(kServerKey, secret));
+  EXPECT_EQ(stored.client_secret_digest(), digest);
+
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"get", "client-a"}, {"--json", "get", "client-a"}, {"list"}, {"--json", "list"}}) {
+    const CliResult later = Run(args);
+    ASSERT_EQ(later.code, kExitOk) << later.err;
+    EXPECT_THAT(later.out, Not(HasSubstr(secret)));
+  }
+}
+
+TEST_F(AdminCliTest, RotateSecretWithoutOverlapStopsTheOldSecretAtOnce) {
+  Seed("client-a", "Example App");
+  const CliResult result = Run({"rotate-secret", "client-a"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("previous_secret_valid_until: stopped working at once\n"));
+
+  const CliResult json = Run({"--json", "rotate-secret", "client-a", "--overlap=60"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  v1::RotateClientSecretResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &response).ok());
+  EXPECT_FALSE(response.client_secret().empty());
+  EXPECT_EQ(response.previous_client_secret_valid_until(), kNow + 60);
+  EXPECT_EQ(response.client().client_id(), "client-a");
+}
+
+TEST_F(AdminCliTest, RotateSecretOfAPublicClientFails) {
+  Seed("public", "Native App", "none");
+  const CliResult result = Run({"rotate-secret", "public"});
+  EXPECT_EQ(result.code, kExitRpcError);
+  EXPECT_EQ(result.out, "");
+  EXPECT_THAT(result.err, StartsWith("clientreg-admin: rotate-secret client 'public' failed: "));
+  EXPECT_THAT(result.err, HasSubstr("(FAILED_PRECONDITION)\n"));
+}
+
+TEST_F(AdminCliTest, StoppedServerIsUnreachable) {
+  StopServer();
+  const CliResult result = Run({"get", "client-a"});
+  EXPECT_EQ(result.code, kExitUnreachable);
+  EXPECT_THAT(result.err, StartsWith("clientreg-admin: cannot reach server 127.0.0.1:"));
+}
+
+}  // namespace
+}  // namespace clientreg::tools

@@ -1,0 +1,701 @@
+#include "tools/admin_commands.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "clientreg/v1/admin.grpc.pb.h"
+#include "common/status_macros.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace clientreg::tools {
+namespace {
+
+using clientreg::v1::ClientRecord;
+using clientreg::v1::StoredClient;
+
+constexpr char kProgram[] = "clientreg-admin";
+// Long names would push the other columns off the screen; `get` shows them whole.
+constexpr size_t kNameColumnChars = 32;
+// A page of max_list_page_size clients with large metadata can exceed gRPC's 4 MiB default.
+constexpr int kMaxReceiveMessageBytes = 64 << 20;
+// Longer than any sensible RPC, short enough to catch a typo such as a timestamp given as a timeout.
+constexpr double kMaxTimeoutSeconds = 24 * 3600;
+
+constexpr char kUsage[] =
+    R"(Usage: clientreg-admin [--server=HOST:PORT] [--json] [--timeout=SECONDS] <command> [args]
+
+Administers the clients of a clientreg server through its ClientAdmin gRPC API.
+
+Commands:
+  list [FILTERS] [--page-size=N] [--page-token=TOKEN] [--all]
+      Lists clients as a table, one page at a time (page size: the server's default, 100, unless --page-size),
+      and prints the --page-token for the next page. --all follows every page and prints one table.
+      FILTERS: --software-id=ID  --state=active|disabled
+               --created-after=UNIX  --created-before=UNIX
+               --last-used-after=UNIX  --last-used-before=UNIX
+      UNIX is seconds since 1970-01-01T00:00:00Z. Times are shown in UTC (ISO 8601).
+  get CLIENT_ID
+      Shows one client. Secrets are never shown: the server keeps only their digests.
+  disable CLIENT_ID
+      Disables a client: it can no longer authenticate until enabled.
+  enable CLIENT_ID
+      Enables a disabled client.
+  delete CLIENT_ID
+      Deletes a client at once. It does not ask for confirmation.
+  rotate-secret CLIENT_ID [--overlap=SECONDS]
+      Issues a new client secret and prints it. It is shown only this once: store it now. The previous secret
+      keeps working for SECONDS (default: the server's configured overlap, 0 unless configured); the output
+      says until when.
+  help
+      Shows this text.
+
+Flags (before or after the command):
+  --server=HOST:PORT  gRPC address of the server (any gRPC target). Default: $CLIENTREG_SERVER if set,
+                      else 127.0.0.1:50051.
+  --json              Prints JSON instead of text: one object per client for get, disable and enable;
+                      {"clients":[...],"next_page_token":"..."} for list; the new secret with the client for
+                      rotate-secret. Field names as in clientreg/v1/admin.proto. Note: int64 and uint64 fields
+                      (timestamps, version) are JSON strings, as proto3 JSON prints them; enums are names.
+  --timeout=SECONDS   Limit on connecting and on each call, e.g. 2.5 (default 10).
+
+Exit status: 0 success, 1 the server answered with an error, 2 usage error, 3 server unreachable.
+)";
+
+// Debian's absl::string_view is a class of its own, not std::string_view; these bridge the two without copying.
+absl::string_view ToAbsl(std::string_view text) { return absl::string_view(text.data(), text.size()); }
+std::string_view ToStd(absl::string_view text) { return std::string_view(text.data(), text.size()); }
+
+struct CommandName {
+  std::string_view name;
+  Command command;
+};
+
+constexpr CommandName kCommandNames[] = {
+    {"help", Command::kHelp},
+    {"list", Command::kList},
+    {"get", Command::kGet},
+    {"disable", Command::kDisable},
+    {"enable", Command::kEnable},
+    {"delete", Command::kDelete},
+    {"rotate-secret", Command::kRotateSecret},
+};
+
+std::string_view NameOf(Command command) {
+  for (const CommandName& entry : kCommandNames) {
+    if (entry.command == command) return entry.name;
+  }
+  return "?";
+}
+
+bool TakesClientId(Command command) { return command != Command::kHelp && command != Command::kList; }
+
+absl::Status UsageError(std::string_view message) { return absl::InvalidArgumentError(std::string(message)); }
+
+// Digits only: absl::SimpleAtoi alone would also take signs and surrounding spaces.
+absl::StatusOr<uint64_t> ParseUnsigned(std::string_view flag, std::string_view value, uint64_t max) {
+  uint64_t number = 0;
+  const bool digits =
+      !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || !absl::SimpleAtoi(ToAbsl(value), &number) || number > max) {
+    return UsageError(
+        absl::StrCat(ToAbsl(flag), " needs a whole number from 0 to ", max, ", got '", ToAbsl(value), "'"));
+  }
+  return number;
+}
+
+absl::StatusOr<std::chrono::milliseconds> ParseTimeout(std::string_view value) {
+  double seconds = 0;
+  const bool plain = !value.empty() &&
+                     std::all_of(value.begin(), value.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+  if (!plain || !absl::SimpleAtod(ToAbsl(value), &seconds) || !std::isfinite(seconds) || seconds <= 0 ||
+      seconds > kMaxTimeoutSeconds) {
+    return UsageError(absl::StrCat("--timeout needs a number of seconds above 0 and at most ", kMaxTimeoutSeconds,
+                                   ", got '", ToAbsl(value), "'"));
+  }
+  // At least 1 ms, so that a tiny positive value never becomes an already-expired deadline.
+  return std::max(std::chrono::milliseconds(1),
+                  std::chrono::milliseconds(static_cast<int64_t>(std::llround(seconds * 1000))));
+}
+
+// Applies one command flag (`--name` with its value, if any) to `invocation`.
+absl::Status ApplyCommandFlag(std::string_view name, const std::optional<std::string_view>& value,
+                              Invocation& invocation) {
+  clientreg::v1::ListClientsRequest& list = invocation.list_request;
+  const auto need_value = [&]() -> absl::StatusOr<std::string_view> {
+    if (!value.has_value() || value->empty()) {
+      return UsageError(absl::StrCat(ToAbsl(name), " needs a value: ", ToAbsl(name), "=..."));
+    }
+    return *value;
+  };
+  const auto non_negative = [&]() -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(std::string_view text, need_value());
+    ASSIGN_OR_RETURN(uint64_t seconds, ParseUnsigned(name, text, std::numeric_limits<int64_t>::max()));
+    return static_cast<int64_t>(seconds);
+  };
+
+  if (invocation.command == Command::kList) {
+    if (name == "--all") {
+      if (value.has_value()) return UsageError("--all takes no value");
+      invocation.list_all = true;
+      return absl::OkStatus();
+    }
+    if (name == "--software-id") {
+      ASSIGN_OR_RETURN(std::string_view id, need_value());
+      list.set_software_id(std::string(id));
+      return absl::OkStatus();
+    }
+    if (name == "--state") {
+      ASSIGN_OR_RETURN(std::string_view state, need_value());
+      if (state == "active") {
+        list.set_state(StoredClient::STATE_ACTIVE);
+      } else if (state == "disabled") {
+        list.set_state(StoredClient::STATE_DISABLED);
+      } else {
+        return UsageError(absl::StrCat("--state must be 'active' or 'disabled', got '", ToAbsl(state), "'"));
+      }
+      return absl::OkStatus();
+    }
+    if (name == "--page-size") {
+      ASSIGN_OR_RETURN(std::string_view text, need_value());
+      ASSIGN_OR_RETURN(uint64_t size, ParseUnsigned(name, text, std::numeric_limits<uint32_t>::max()));
+      // 0 would mean "the server's default" on the wire, which is what omitting the flag already says.
+      if (size == 0) return UsageError("--page-size must be at least 1");
+      list.set_page_size(static_cast<uint32_t>(size));
+      return absl::OkStatus();
+    }
+    if (name == "--page-token") {
+      ASSIGN_OR_RETURN(std::string_view token, need_value());
+      list.set_page_token(std::string(token));
+      return absl::OkStatus();
+    }
+    if (name == "--created-after") {
+      ASSIGN_OR_RETURN(int64_t seconds, non_negative());
+      list.set_created_after(seconds);
+      return absl::OkStatus();
+    }
+    if (name == "--created-before") {
+      ASSIGN_OR_RETURN(int64_t seconds, non_negative());
+      list.set_created_before(seconds);
+      return absl::OkStatus();
+    }
+    if (name == "--last-used-after") {
+      ASSIGN_OR_RETURN(int64_t seconds, non_negative());
+      list.set_last_used_after(seconds);
+      return absl::OkStatus();
+    }
+    if (name == "--last-used-before") {
+      ASSIGN_OR_RETURN(int64_t seconds, non_negative());
+      list.set_last_used_before(seconds);
+      return absl::OkStatus();
+    }
+  }
+  if (invocation.command == Command::kRotateSecret && name == "--overlap") {
+    ASSIGN_OR_RETURN(int64_t seconds, non_negative());
+    invocation.overlap_seconds = seconds;
+    return absl::OkStatus();
+  }
+  return UsageError(absl::StrCat("unknown flag ", ToAbsl(name), " for '", ToAbsl(NameOf(invocation.command)), "'"));
+}
+
+// gRPC and Abseil share the canonical status codes, so the numeric value carries over unchanged.
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+std::unique_ptr<grpc::ClientContext> NewContext(const Invocation& invocation) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + invocation.timeout);
+  return context;
+}
+
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  // An admin wants to see `"last_used_at": "0"` and an empty next_page_token rather than guess from absence.
+  options.always_print_primitive_fields = true;
+  std::string json;
+  const auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  // Protobuf 3.21 has its own Status class; only its message is of use here, and this cannot fail for messages
+  // the generated stub parsed.
+  if (!status.ok()) return absl::InternalError(absl::StrCat("cannot print JSON: ", status.ToString()));
+  return json;
+}
+
+absl::Status WriteJson(const google::protobuf::Message& message, std::ostream& out) {
+  ASSIGN_OR_RETURN(std::string json, ToJson(message));
+  out << json << "\n";
+  return absl::OkStatus();
+}
+
+std::string StateName(StoredClient::State state) {
+  switch (state) {
+    case StoredClient::STATE_ACTIVE:
+      return "active";
+    case StoredClient::STATE_DISABLED:
+      return "disabled";
+    case StoredClient::STATE_UNSPECIFIED:
+      return "unspecified";
+    default:
+      return absl::StrCat("state(", static_cast<int>(state), ")");
+  }
+}
+
+std::string OriginName(StoredClient::Origin origin) {
+  switch (origin) {
+    case StoredClient::ORIGIN_DYNAMIC:
+      return "dynamic";
+    case StoredClient::ORIGIN_ADMIN:
+      return "admin";
+    case StoredClient::ORIGIN_UNSPECIFIED:
+      return "unspecified";
+    default:
+      return absl::StrCat("origin(", static_cast<int>(origin), ")");
+  }
+}
+
+std::string TimeOrNever(int64_t seconds) { return seconds == 0 ? "never" : FormatUnixTime(seconds); }
+
+// Display width in a terminal, approximated by code points (wide CJK characters count as one).
+size_t CodePoints(std::string_view text) {
+  return static_cast<size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// Writes rows under a header, each column padded to its widest cell.
+void WriteTable(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], CodePoints(row[i]));
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - CodePoints(row[i]) + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+// Writes `key: value` lines with the values aligned; a list continues on lines of its own.
+class KeyValueBlock {
+ public:
+  void Add(std::string_view key, std::string value) { lines_.push_back({std::string(key), {std::move(value)}}); }
+
+  void AddList(std::string_view key, const clientreg::v1::StringList& list) {
+    std::vector<std::string> values;
+    for (const std::string& value : list.values()) values.push_back(TerminalSafe(value));
+    if (values.empty()) values.push_back("(empty)");
+    lines_.push_back({std::string(key), std::move(values)});
+  }
+
+  void AddLocalized(std::string_view key, const google::protobuf::Map<std::string, std::string>& map) {
+    // Map order is unspecified; sorted output is stable across runs and diffable.
+    std::vector<std::pair<std::string, std::string>> entries(map.begin(), map.end());
+    std::sort(entries.begin(), entries.end());
+    for (const auto& [tag, value] : entries) {
+      Add(absl::StrCat(ToAbsl(key), "#", TerminalSafe(tag)), TerminalSafe(value));
+    }
+  }
+
+  void Write(std::ostream& out) const {
+    // Values start one space after the longest "key:".
+    size_t column = 0;
+    for (const auto& line : lines_) column = std::max(column, CodePoints(line.key) + 2);
+    const std::string indent(column, ' ');
+    for (const auto& line : lines_) {
+      std::string text = absl::StrCat(line.key, ":");
+      text.append(column - CodePoints(line.key) - 1, ' ');
+      out << text << absl::StrJoin(line.values, absl::StrCat("\n", indent)) << "\n";
+    }
+  }
+
+ private:
+  struct Line {
+    std::string key;
+    std::vector<std::string> values;
+  };
+  std::vector<Line> lines_;
+};
+
+void WriteRecord(const ClientRecord& record, std::ostream& out) {
+  const clientreg::v1::ClientMetadata& metadata = record.metadata();
+  KeyValueBlock block;
+  block.Add("client_id", TerminalSafe(record.client_id()));
+  if (metadata.has_client_name()) block.Add("client_name", TerminalSafe(metadata.client_name()));
+  block.AddLocalized("client_name", metadata.client_name_localized());
+  block.Add("state", StateName(record.state()));
+  block.Add("origin", OriginName(record.origin()));
+  if (metadata.has_token_endpoint_auth_method()) {
+    block.Add("token_endpoint_auth_method", TerminalSafe(metadata.token_endpoint_auth_method()));
+  }
+  block.Add("client_secret", record.has_client_secret()
+                                 ? absl::StrCat("set, expires ", TimeOrNever(record.client_secret_expires_at()))
+                                 : "none");
+  block.Add("created", FormatUnixTime(record.client_id_issued_at()));
+  block.Add("updated", FormatUnixTime(record.updated_at()));
+  block.Add("last_used", TimeOrNever(record.last_used_at()));
+  block.Add("version", absl::StrCat(record.version()));
+  if (metadata.has_application_type()) block.Add("application_type", TerminalSafe(metadata.application_type()));
+  if (metadata.has_software_id()) block.Add("software_id", TerminalSafe(metadata.software_id()));
+  if (metadata.has_software_version()) block.Add("software_version", TerminalSafe(metadata.software_version()));
+  if (metadata.has_redirect_uris()) block.AddList("redirect_uris", metadata.redirect_uris());
+  if (metadata.has_grant_types()) block.AddList("grant_types", metadata.grant_types());
+  if (metadata.has_response_types()) block.AddList("response_types", metadata.response_types());
+  if (metadata.has_scope()) block.Add("scope", TerminalSafe(metadata.scope()));
+  if (metadata.has_contacts()) block.AddList("contacts", metadata.contacts());
+  if (metadata.has_client_uri()) block.Add("client_uri", TerminalSafe(metadata.client_uri()));
+  block.AddLocalized("client_uri", metadata.client_uri_localized());
+  if (metadata.has_logo_uri()) block.Add("logo_uri", TerminalSafe(metadata.logo_uri()));
+  block.AddLocalized("logo_uri", metadata.logo_uri_localized());
+  if (metadata.has_tos_uri()) block.Add("tos_uri", TerminalSafe(metadata.tos_uri()));
+  block.AddLocalized("tos_uri", metadata.tos_uri_localized());
+  if (metadata.has_policy_uri()) block.Add("policy_uri", TerminalSafe(metadata.policy_uri()));
+  block.AddLocalized("policy_uri", metadata.policy_uri_localized());
+  if (metadata.has_jwks_uri()) block.Add("jwks_uri", TerminalSafe(metadata.jwks_uri()));
+  if (metadata.has_jwks()) {
+    // The keys themselves are public but long; `--json` shows them in full.
+    const auto& fields = metadata.jwks().fields();
+    const auto keys = fields.find("keys");
+    const int count = keys != fields.end() ? keys->second.list_value().values_size() : 0;
+    block.Add("jwks", absl::StrCat(count, count == 1 ? " key" : " keys"));
+  }
+  block.Write(out);
+}
+
+absl::Status RunList(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out) {
+  clientreg::v1::ListClientsRequest request = invocation.list_request;
+  clientreg::v1::ListClientsResponse all;
+  while (true) {
+    clientreg::v1::ListClientsResponse page;
+    const auto context = NewContext(invocation);
+    RETURN_IF_ERROR(FromGrpcStatus(stub.ListClients(context.get(), request, &page)));
+    for (ClientRecord& record : *page.mutable_clients()) *all.add_clients() = std::move(record);
+    all.set_next_page_token(page.next_page_token());
+    if (!invocation.list_all || page.next_page_token().empty()) break;
+    // A server that hands back the token it was given would keep this loop going forever.
+    if (page.next_page_token() == request.page_token()) {
+      return absl::InternalError("the server returned the same page token twice");
+    }
+    request.set_page_token(page.next_page_token());
+  }
+
+  if (invocation.json) return WriteJson(all, out);
+  std::vector<std::vector<std::string>> rows = {{"CLIENT_ID", "NAME", "STATE", "AUTH", "CREATED", "LAST USED"}};
+  for (const ClientRecord& record : all.clients()) {
+    const clientreg::v1::ClientMetadata& metadata = record.metadata();
+    rows.push_back(
+        {TerminalSafe(record.client_id()),
+         metadata.has_client_name() ? TerminalSafe(metadata.client_name(), kNameColumnChars) : "-",
+         StateName(record.state()),
+         metadata.has_token_endpoint_auth_method() ? TerminalSafe(metadata.token_endpoint_auth_method()) : "-",
+         FormatUnixTime(record.client_id_issued_at()), TimeOrNever(record.last_used_at())});
+  }
+  WriteTable(rows, out);
+  if (all.clients_size() == 0) out << "(no clients)\n";
+  if (!all.next_page_token().empty()) {
+    out << "More clients: repeat with --page-token=" << TerminalSafe(all.next_page_token())
+        << " (same filters), or use --all\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunGet(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out) {
+  clientreg::v1::GetClientRequest request;
+  request.set_client_id(invocation.client_id);
+  ClientRecord record;
+  const auto context = NewContext(invocation);
+  RETURN_IF_ERROR(FromGrpcStatus(stub.GetClient(context.get(), request, &record)));
+  if (invocation.json) return WriteJson(record, out);
+  WriteRecord(record, out);
+  return absl::OkStatus();
+}
+
+absl::Status RunSetState(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out) {
+  clientreg::v1::ClientIdRequest request;
+  request.set_client_id(invocation.client_id);
+  ClientRecord record;
+  const auto context = NewContext(invocation);
+  const grpc::Status status = invocation.command == Command::kDisable
+                                  ? stub.DisableClient(context.get(), request, &record)
+                                  : stub.EnableClient(context.get(), request, &record);
+  RETURN_IF_ERROR(FromGrpcStatus(status));
+  if (invocation.json) return WriteJson(record, out);
+  out << "client '" << TerminalSafe(record.client_id()) << "' is " << StateName(record.state()) << " (version "
+      << record.version() << ")\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunDelete(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out) {
+  clientreg::v1::ClientIdRequest request;
+  request.set_client_id(invocation.client_id);
+  clientreg::v1::DeleteClientResponse response;
+  const auto context = NewContext(invocation);
+  RETURN_IF_ERROR(FromGrpcStatus(stub.DeleteClient(context.get(), request, &response)));
+  if (invocation.json) {
+    // A Struct, so that protobuf escapes the client id and no JSON is written by hand.
+    google::protobuf::Struct result;
+    (*result.mutable_fields())["client_id"].set_string_value(invocation.client_id);
+    (*result.mutable_fields())["deleted"].set_bool_value(true);
+    return WriteJson(result, out);
+  }
+  out << "client '" << TerminalSafe(invocation.client_id) << "' deleted\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunRotateSecret(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out,
+                             std::ostream& err) {
+  clientreg::v1::RotateClientSecretRequest request;
+  request.set_client_id(invocation.client_id);
+  if (invocation.overlap_seconds.has_value()) request.set_overlap_seconds(*invocation.overlap_seconds);
+  clientreg::v1::RotateClientSecretResponse response;
+  const auto context = NewContext(invocation);
+  RETURN_IF_ERROR(FromGrpcStatus(stub.RotateClientSecret(context.get(), request, &response)));
+  if (invocation.json) return WriteJson(response, out);
+  KeyValueBlock block;
+  block.Add("client_id", TerminalSafe(response.client().client_id()));
+  // Printed verbatim: it is the one value the operator must copy exactly, and the server generates it.
+  block.Add("client_secret", response.client_secret());
+  block.Add("client_secret_expires_at", TimeOrNever(response.client_secret_expires_at()));
+  block.Add("previous_secret_valid_until", response.previous_client_secret_valid_until() == 0
+                                               ? "stopped working at once"
+                                               : FormatUnixTime(response.previous_client_secret_valid_until()));
+  block.Write(out);
+  err << kProgram << ": the new client secret is shown only this once; store it now\n";
+  return absl::OkStatus();
+}
+
+std::string DescribeFailure(const Invocation& invocation, const absl::Status& status) {
+  const std::string code = absl::StatusCodeToString(status.code());
+  const std::string client = absl::StrCat("client '", TerminalSafe(invocation.client_id), "'");
+  if (status.code() == absl::StatusCode::kNotFound && TakesClientId(invocation.command)) {
+    return absl::StrCat(client, " not found (", code, ")");
+  }
+  std::string action;
+  switch (invocation.command) {
+    case Command::kList:
+      action = "list clients";
+      break;
+    case Command::kRotateSecret:
+      action = absl::StrCat("rotate-secret ", client);
+      break;
+    default:
+      action = absl::StrCat(ToAbsl(NameOf(invocation.command)), " ", client);
+      break;
+  }
+  const std::string message = TerminalSafe(ToStd(status.message()));
+  return absl::StrCat(action, " failed", message.empty() ? "" : ": ", message, " (", code, ")");
+}
+
+enum class Connection { kReady, kFailed, kTimedOut };
+
+// Waits for a connection. gRPC fails an RPC on a channel in TRANSIENT_FAILURE at once, so stopping at the first
+// failure matches what the RPC would do and reports a refused connection without waiting out the timeout.
+Connection Connect(grpc::Channel& channel, std::chrono::system_clock::time_point deadline) {
+  while (true) {
+    const grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+    if (state == GRPC_CHANNEL_READY) return Connection::kReady;
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) return Connection::kFailed;
+    if (!channel.WaitForStateChange(state, deadline)) return Connection::kTimedOut;
+  }
+}
+
+}  // namespace
+
+std::string_view UsageText() { return kUsage; }
+
+absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args, const char* env_server) {
+  Invocation invocation;
+  if (env_server != nullptr && env_server[0] != '\0') invocation.server = env_server;
+  bool have_command = false;
+  bool flags_ended = false;
+  std::vector<std::string> positional;
+  std::set<std::string, std::less<>> seen_flags;
+
+  // Asking for help wins over any mistake next to it.
+  for (const std::string& arg : args) {
+    if (arg == "--") break;
+    if (arg == "-h" || arg == "--help") {
+      invocation.command = Command::kHelp;
+      return invocation;
+    }
+  }
+
+  for (const std::string& arg : args) {
+    if (flags_ended || arg.empty() || arg[0] != '-' || arg == "-") {
+      if (!have_command) {
+        const auto* entry = std::find_if(std::begin(kCommandNames), std::end(kCommandNames),
+                                         [&](const CommandName& c) { return c.name == arg; });
+        if (entry == std::end(kCommandNames)) return UsageError(absl::StrCat("unknown command '", arg, "'"));
+        invocation.command = entry->command;
+        have_command = true;
+      } else {
+        positional.push_back(arg);
+      }
+      continue;
+    }
+    if (arg == "--") {
+      flags_ended = true;
+      continue;
+    }
+    const size_t equals = arg.find('=');
+    const std::string_view name = std::string_view(arg).substr(0, equals);
+    const std::optional<std::string_view> value =
+        equals == std::string::npos ? std::nullopt : std::optional(std::string_view(arg).substr(equals + 1));
+    if (!seen_flags.insert(std::string(name)).second) return UsageError(absl::StrCat(ToAbsl(name), " given twice"));
+
+    if (name == "--json") {
+      if (value.has_value()) return UsageError("--json takes no value");
+      invocation.json = true;
+    } else if (name == "--server") {
+      if (!value.has_value() || value->empty()) return UsageError("--server needs a value: --server=HOST:PORT");
+      invocation.server = std::string(*value);
+    } else if (name == "--timeout") {
+      if (!value.has_value()) return UsageError("--timeout needs a value: --timeout=SECONDS");
+      ASSIGN_OR_RETURN(invocation.timeout, ParseTimeout(*value));
+    } else if (!have_command) {
+      return UsageError(absl::StrCat("unknown flag ", ToAbsl(name), " (command flags go after the command)"));
+    } else {
+      RETURN_IF_ERROR(ApplyCommandFlag(name, value, invocation));
+    }
+  }
+
+  if (!have_command) return UsageError("no command given");
+  if (TakesClientId(invocation.command)) {
+    if (positional.size() != 1 || positional[0].empty()) {
+      return UsageError(absl::StrCat("'", ToAbsl(NameOf(invocation.command)), "' needs exactly one CLIENT_ID"));
+    }
+    invocation.client_id = positional[0];
+  } else if (!positional.empty()) {
+    return UsageError(
+        absl::StrCat("'", ToAbsl(NameOf(invocation.command)), "' takes no argument, got '", positional[0], "'"));
+  }
+  return invocation;
+}
+
+int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel>& channel, std::ostream& out,
+               std::ostream& err) {
+  if (invocation.command == Command::kHelp) {
+    out << UsageText();
+    return kExitOk;
+  }
+  switch (Connect(*channel, std::chrono::system_clock::now() + invocation.timeout)) {
+    case Connection::kReady:
+      break;
+    case Connection::kFailed:
+      err << kProgram << ": cannot reach server " << TerminalSafe(invocation.server)
+          << ": connection failed (UNAVAILABLE)\n";
+      return kExitUnreachable;
+    case Connection::kTimedOut:
+      err << kProgram << ": cannot reach server " << TerminalSafe(invocation.server) << ": no connection within "
+          << absl::FormatDuration(absl::FromChrono(invocation.timeout)) << " (DEADLINE_EXCEEDED)\n";
+      return kExitUnreachable;
+  }
+  clientreg::v1::ClientAdmin::Stub stub(channel);
+  absl::Status status;
+  switch (invocation.command) {
+    case Command::kList:
+      status = RunList(invocation, stub, out);
+      break;
+    case Command::kGet:
+      status = RunGet(invocation, stub, out);
+      break;
+    case Command::kDisable:
+    case Command::kEnable:
+      status = RunSetState(invocation, stub, out);
+      break;
+    case Command::kDelete:
+      status = RunDelete(invocation, stub, out);
+      break;
+    case Command::kRotateSecret:
+      status = RunRotateSecret(invocation, stub, out, err);
+      break;
+    case Command::kHelp:
+      break;
+  }
+  if (status.ok()) return kExitOk;
+  // The server also answers UNAVAILABLE when a durable write failed, over a healthy connection; only a lost
+  // connection means the server itself went away.
+  if (status.code() == absl::StatusCode::kUnavailable &&
+      channel->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY) {
+    err << kProgram << ": lost the connection to server " << TerminalSafe(invocation.server) << ": "
+        << TerminalSafe(ToStd(status.message())) << " (UNAVAILABLE)\n";
+    return kExitUnreachable;
+  }
+  err << kProgram << ": " << DescribeFailure(invocation, status) << "\n";
+  return kExitRpcError;
+}
+
+int RunAdminCli(const std::vector<std::string>& args, const char* env_server, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << UsageText();
+    return kExitUsage;
+  }
+  const absl::StatusOr<Invocation> invocation = ParseInvocation(args, env_server);
+  if (!invocation.ok()) {
+    err << kProgram << ": " << invocation.status().message() << "\nRun '" << kProgram << " help' for usage.\n";
+    return kExitUsage;
+  }
+  if (invocation->command == Command::kHelp) {
+    out << UsageText();
+    return kExitOk;
+  }
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  return RunCommand(*invocation,
+                    grpc::CreateCustomChannel(invocation->server, grpc::InsecureChannelCredentials(), arguments), out,
+                    err);
+}
+
+std::string FormatUnixTime(int64_t seconds) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(seconds), absl::UTCTimeZone());
+}
+
+std::string TerminalSafe(std::string_view text, size_t max_chars) {
+  std::vector<std::string_view> chars;
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const size_t length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    bool valid = i + length <= text.size() && (length > 1 || lead < 0x80);
+    for (size_t k = 1; valid && k < length; ++k) valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    // A malformed sequence is replaced byte by byte, so no byte of it, an ESC for one, reaches the terminal.
+    if (!valid) {
+      chars.push_back("?");
+      ++i;
+      continue;
+    }
+    uint32_t code_point = length == 1 ? lead : lead & (0x7F >> length);
+    for (size_t k = 1; k < length; ++k)
+      code_point = (code_point << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    const bool control = code_point < 0x20 || (code_point >= 0x7F && code_point <= 0x9F);
+    // Bidirectional marks, embeddings, overrides and isolates can make a listed name read as something else.
+    const bool bidi = code_point == 0x061C || code_point == 0x200E || code_point == 0x200F ||
+                      (code_point >= 0x202A && code_point <= 0x202E) || (code_point >= 0x2066 && code_point <= 0x2069);
+    chars.push_back(control || bidi ? std::string_view("?") : text.substr(i, length));
+    i += length;
+  }
+  size_t keep = chars.size();
+  const bool cut = max_chars != std::string_view::npos && chars.size() > max_chars;
+  if (cut) keep = max_chars > 3 ? max_chars - 3 : 0;
+  std::string result;
+  for (size_t k = 0; k < keep; ++k) result.append(chars[k]);
+  if (cut) result.append("...");
+  return result;
+}
+
+}  // namespace clientreg::tools
