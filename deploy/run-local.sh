@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 deploy/install-deps.sh
-deploy/build.sh clientreg-server clientreg-gateway
+deploy/build.sh clientreg-server clientreg-gateway clientreg-admin
 
 mkdir -p var
 server_pid=

@@ -5,40 +5,29 @@
 #include "server/grpc_status.h"
 
 namespace clientreg::server {
-namespace {
-
-// Moves an OK result into the response; otherwise converts the status.
-template <typename T>
-grpc::Status Answer(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
-
-}  // namespace
 
 grpc::Status ClientAdminService::GetClient(grpc::ServerContext* /*context*/,
                                            const clientreg::v1::GetClientRequest* request,
                                            clientreg::v1::ClientRecord* response) {
-  return Answer(admin_->GetClient(request->client_id()), response);
+  return ToGrpcResponse(admin_->GetClient(request->client_id()), response);
 }
 
 grpc::Status ClientAdminService::ListClients(grpc::ServerContext* /*context*/,
                                              const clientreg::v1::ListClientsRequest* request,
                                              clientreg::v1::ListClientsResponse* response) {
-  return Answer(admin_->ListClients(*request), response);
+  return ToGrpcResponse(admin_->ListClients(*request), response);
 }
 
 grpc::Status ClientAdminService::DisableClient(grpc::ServerContext* /*context*/,
                                                const clientreg::v1::ClientIdRequest* request,
                                                clientreg::v1::ClientRecord* response) {
-  return Answer(admin_->DisableClient(request->client_id()), response);
+  return ToGrpcResponse(admin_->DisableClient(request->client_id()), response);
 }
 
 grpc::Status ClientAdminService::EnableClient(grpc::ServerContext* /*context*/,
                                               const clientreg::v1::ClientIdRequest* request,
                                               clientreg::v1::ClientRecord* response) {
-  return Answer(admin_->EnableClient(request->client_id()), response);
+  return ToGrpcResponse(admin_->EnableClient(request->client_id()), response);
 }
 
 grpc::Status ClientAdminService::DeleteClient(grpc::ServerContext* /*context*/,
@@ -50,7 +39,7 @@ grpc::Status ClientAdminService::DeleteClient(grpc::ServerContext* /*context*/,
 grpc::Status ClientAdminService::RotateClientSecret(grpc::ServerContext* /*context*/,
                                                     const clientreg::v1::RotateClientSecretRequest* request,
                                                     clientreg::v1::RotateClientSecretResponse* response) {
-  return Answer(admin_->RotateClientSecret(*request), response);
+  return ToGrpcResponse(admin_->RotateClientSecret(*request), response);
 }
 
 }  // namespace clientreg::server

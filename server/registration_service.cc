@@ -5,15 +5,6 @@
 #include "server/grpc_status.h"
 
 namespace clientreg::server {
-namespace {
-
-grpc::Status Answer(absl::StatusOr<clientreg::v1::ClientInformation> info, clientreg::v1::ClientInformation* response) {
-  if (!info.ok()) return ToGrpcStatus(info.status());
-  *response = *std::move(info);
-  return grpc::Status::OK;
-}
-
-}  // namespace
 
 RegistrationService::RegistrationService(const Registrar* registrar, const RegistrationManager* manager,
                                          clientreg::v1::ServerMetadata server_metadata)
@@ -22,19 +13,19 @@ RegistrationService::RegistrationService(const Registrar* registrar, const Regis
 grpc::Status RegistrationService::Register(grpc::ServerContext* /*context*/,
                                            const clientreg::v1::RegisterRequest* request,
                                            clientreg::v1::ClientInformation* response) {
-  return Answer(registrar_->Register(request->metadata()), response);
+  return ToGrpcResponse(registrar_->Register(request->metadata()), response);
 }
 
 grpc::Status RegistrationService::GetRegistration(grpc::ServerContext* /*context*/,
                                                   const clientreg::v1::GetRegistrationRequest* request,
                                                   clientreg::v1::ClientInformation* response) {
-  return Answer(manager_->Get(*request), response);
+  return ToGrpcResponse(manager_->Get(*request), response);
 }
 
 grpc::Status RegistrationService::UpdateRegistration(grpc::ServerContext* /*context*/,
                                                      const clientreg::v1::UpdateRegistrationRequest* request,
                                                      clientreg::v1::ClientInformation* response) {
-  return Answer(manager_->Update(*request), response);
+  return ToGrpcResponse(manager_->Update(*request), response);
 }
 
 grpc::Status RegistrationService::DeleteRegistration(grpc::ServerContext* /*context*/,
