@@ -58,7 +58,7 @@ HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind) {
       if (kind == RpcKind::kManagement) return UnauthorizedResponse(/*token_presented=*/true);
       break;
     case grpc::StatusCode::PERMISSION_DENIED:
-      return ErrorResponse(403, "access_denied", "this client may not be managed");
+      return ErrorResponse(403, common::kAccessDenied, "this client may not be managed");
     case grpc::StatusCode::RESOURCE_EXHAUSTED: {
       const bool rate_limited = has_detail && detail.error() == common::kTooManyRequests;
       HttpResponse response =

@@ -16,15 +16,13 @@ namespace {
 
 using ::clientreg::v1::StoredClient;
 
-// RFC 6749 §5.2.
-constexpr char kInvalidClient[] = "invalid_client";
 // Client ids are short; a longer one is only echoed into the log up to this many bytes.
 constexpr std::size_t kMaxLoggedClientIdBytes = 64;
 
 // One answer for every refusal, so that a caller learns nothing about which check failed (RFC 6749 §5.2 asks only
 // for invalid_client; spec.md §7 asks that existence not leak).
 absl::Status AuthenticationFailed() {
-  return common::RegistrationErrorStatus(absl::StatusCode::kUnauthenticated, kInvalidClient, "",
+  return common::RegistrationErrorStatus(absl::StatusCode::kUnauthenticated, common::kInvalidClient, "",
                                          "client authentication failed");
 }
 

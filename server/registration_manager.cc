@@ -17,9 +17,6 @@ using clientreg::v1::StoredClient;
 // A lost compare-and-set is retried from a fresh read; the bound keeps a hot client from pinning a handler thread.
 constexpr int kMaxWriteAttempts = 5;
 
-// RFC 6750 §3.1 has no code for a disabled client; spec.md §9 names access_denied for 403.
-constexpr char kAccessDenied[] = "access_denied";
-
 // Compared against when the URL names no client, so that an unknown client costs the same constant-time comparison
 // as a known one (spec.md §7). No HMAC output is 32 zero bytes in practice.
 const std::string& DecoyDigest() {
@@ -76,7 +73,7 @@ absl::StatusOr<StoredClient> RegistrationManager::Authenticate(const std::string
   if (!token.empty() && client.ok() && matches) {
     // RFC 7592 §2.1-2.3: "not allowed" is 403, told only to the holder of the client's own token.
     if (client->state() == StoredClient::STATE_DISABLED) {
-      return common::RegistrationErrorStatus(absl::StatusCode::kPermissionDenied, kAccessDenied, "",
+      return common::RegistrationErrorStatus(absl::StatusCode::kPermissionDenied, common::kAccessDenied, "",
                                              "the client is disabled");
     }
     return *client;
