@@ -6,15 +6,17 @@
 # Each round warms a target up, then runs wrk -t2 -c32 -d10s --latency with bench/register.lua. The table shows
 # medians over the rounds and the ratios clientreg/peer and clientreg/limit.
 #
-#   bench/run.sh [--rounds=N] [--duration=SECONDS] [--connections=N] [--only=clientreg] [--smoke]
+#   bench/run.sh [--rounds=N] [--duration=SECONDS] [--connections=N] [--only=clientreg] [--smoke] [--grpc]
 #
+# --grpc: instead, clientreg-server alone (no gateway, fresh data dir per mode) loaded over gRPC by
+# clientreg-grpc-load in register and then authenticate mode for --duration seconds each; prints its two lines.
 # --smoke (CI): clientreg only, one short round; fails unless every response was a 201. Not a timing check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=${CLIENTREG_SHARED:-$repo/../shared}
 
-rounds=3 duration=10 connections=32 only="" smoke=0
+rounds=3 duration=10 connections=32 only="" smoke=0 grpc=0
 for arg in "$@"; do
   case $arg in
     --rounds=*) rounds=${arg#*=} ;;
@@ -22,16 +24,19 @@ for arg in "$@"; do
     --connections=*) connections=${arg#*=} ;;
     --only=*) only=${arg#*=} ;;
     --smoke) smoke=1 rounds=1 duration=3 only=clientreg ;;
+    --grpc) grpc=1 ;;
     *) echo "bench/run.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
 
 deploy/install-deps.sh
-if ! command -v wrk >/dev/null; then
+if ((!grpc)) && ! command -v wrk >/dev/null; then
   echo "bench: installing wrk" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
-deploy/build.sh clientreg-server clientreg-gateway >/dev/null
+build_targets=(clientreg-server clientreg-gateway)
+if ((grpc)); then build_targets+=(clientreg-grpc-load); fi
+deploy/build.sh "${build_targets[@]}" >/dev/null
 
 work=$(mktemp -d /tmp/clientreg-bench-XXXXXX)
 pids=()
@@ -59,11 +64,15 @@ stop_all() {
 }
 
 # start_<target> starts it in the background and sets `url` to its registration URL.
-start_clientreg() {
+start_clientreg_server() {
   rm -rf "$work/data"
   build/bin/clientreg-server --config=deploy/config/server.textproto --data_dir="$work/data" \
     --listen=127.0.0.1:15051 >/dev/null 2>"$work/server.log" &
   pids+=($!)
+}
+
+start_clientreg() {
+  start_clientreg_server
   build/bin/clientreg-gateway --config=deploy/config/gateway.textproto --listen=127.0.0.1:18080 \
     --server=127.0.0.1:15051 >/dev/null 2>"$work/gateway.log" &
   pids+=($!)
@@ -108,6 +117,21 @@ measure() {
   total=$(awk '/ requests in / { print $1 }' <<<"$out")
   echo "$rps $p50 $p99 ${non201:-unknown} ${total:-0}"
 }
+
+if ((grpc)); then
+  for mode in register authenticate; do
+    start_clientreg_server
+    wait_for_port 15051
+    if ! build/bin/clientreg-grpc-load --server=127.0.0.1:15051 --mode="$mode" --seconds="$duration"; then
+      echo "bench: clientreg-grpc-load --mode=$mode failed" >&2
+      tail -20 "$work/server.log" >&2 || true
+      exit 1
+    fi
+    stop_all
+  done
+  echo "clientreg-server over gRPC, ${duration}s per mode, $(nproc) cores, $(date -u +%FT%TZ)"
+  exit 0
+fi
 
 median() { tr ' ' '\n' | sort -g | awk 'NF { v[++n] = $1 } END { if (n) print v[int((n + 1) / 2)]; else print "-" }'; }
 
