@@ -1,6 +1,8 @@
 #include "gateway/router.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,13 +35,17 @@ constexpr std::string_view kPutExtraMembers[] = {
 
 absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+// Distinguishes routers for the thread-local parsers: an address could be reused by a later router with other
+// limits, an id is never reused.
+std::atomic<uint64_t> next_router_id{1};
+
 // One simdjson parser per thread, sized once for the router's limits (style.md: "One parser per Asio thread").
-JsonMapper& ThreadMapper(const void* owner, const clientreg::config::v1::Limits& limits) {
-  thread_local const void* mapper_owner = nullptr;
+JsonMapper& ThreadMapper(uint64_t router_id, const clientreg::config::v1::Limits& limits) {
+  thread_local uint64_t mapper_router_id = 0;
   thread_local std::unique_ptr<JsonMapper> mapper;
-  if (mapper == nullptr || mapper_owner != owner) {
+  if (mapper == nullptr || mapper_router_id != router_id) {
     mapper = std::make_unique<JsonMapper>(limits);
-    mapper_owner = owner;
+    mapper_router_id = router_id;
   }
   return *mapper;
 }
@@ -165,7 +171,7 @@ std::optional<std::string_view> BearerToken(std::string_view authorization) {
 }
 
 Router::Router(Options options, RegistrationClient* registration)
-    : options_(std::move(options)), registration_(registration) {
+    : id_(next_router_id.fetch_add(1)), options_(std::move(options)), registration_(registration) {
   const std::string issuer_path = IssuerPath(options_.server_metadata.issuer());
   registration_path_ = absl::StrCat(issuer_path, ToAbsl(kRegistrationPath));
   configuration_prefix_ = registration_path_ + "/";
@@ -273,7 +279,7 @@ void Router::Register(HttpRequest request, Done done) const {
     return;
   }
   absl::StatusOr<clientreg::v1::ClientMetadata> metadata =
-      ThreadMapper(this, options_.limits).ParseClientMetadata(request.body);
+      ThreadMapper(id_, options_.limits).ParseClientMetadata(request.body);
   if (!metadata.ok()) {
     reply(ErrorResponseFromStatus(metadata.status()));
     return;
@@ -342,7 +348,7 @@ void Router::Update(HttpRequest request, std::string client_id, std::string toke
     reply(ErrorResponse(415, common::kInvalidRequest, "Content-Type must be application/json"));
     return;
   }
-  absl::StatusOr<ParsedBody> parsed = ThreadMapper(this, options_.limits).Parse(request.body, kPutExtraMembers);
+  absl::StatusOr<ParsedBody> parsed = ThreadMapper(id_, options_.limits).Parse(request.body, kPutExtraMembers);
   if (!parsed.ok()) {
     reply(ErrorResponseFromStatus(parsed.status()));
     return;

@@ -1,6 +1,7 @@
 #ifndef CLIENTREG_GATEWAY_ROUTER_H_
 #define CLIENTREG_GATEWAY_ROUTER_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -60,6 +61,7 @@ class Router {
   // the fields must not depend on whether the request that filled a shared cache carried an Origin.
   void AddCors(std::string_view origin, HttpResponse& response, bool public_document = false) const;
 
+  const uint64_t id_;
   Options options_;
   RegistrationClient* registration_;
   std::string registration_path_;     // P/oauth/register

@@ -80,13 +80,13 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   builder.RegisterService(app->client_admin_service_.get());
   // Bounded handler threads: beyond them a call fails fast with RESOURCE_EXHAUSTED instead of piling up, and the
   // gateways keep their in-flight calls below this bound.
+  const int threads = static_cast<int>(config.max_threads());
   grpc::ResourceQuota quota("clientreg-server");
-  quota.SetMaxThreads(static_cast<int>(config.max_threads()));
+  quota.SetMaxThreads(threads);
   builder.SetResourceQuota(quota);
   // gRPC's sync server ends a handler thread once more than MAX_POLLERS threads wait for work (default 2), so a
   // steady load of concurrent calls created and destroyed a thread per call (clone3, mmap, munmap under strace).
   // Letting every thread of the quota stay keeps them warm; MIN_POLLERS keeps a few ready for a burst.
-  const int threads = static_cast<int>(config.max_threads());
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, std::min(threads, 4));
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, threads);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
