@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace clientreg::common {
 namespace {
@@ -33,6 +34,8 @@ absl::Status ParseFlags(int argc, char** argv, std::initializer_list<std::pair<s
   }
   return absl::OkStatus();
 }
+
+void DisableMutexDeadlockDetection() { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); }
 
 void BlockStopSignals() {
   const sigset_t signals = StopSignals();

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,11 +18,43 @@
 
 namespace clientreg::common {
 
-absl::StatusOr<std::string> RandomBytes(std::size_t n) {
-  std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    return absl::InternalError("RAND_bytes failed");
+namespace {
+
+// Per-thread CSPRNG output drawn ahead in blocks. Each RAND_bytes call costs far more than the bytes it returns
+// (OpenSSL 3 runs fresh additional input (pid, thread, time) through its DRBG's derivation function every call), and
+// a registration draws three small values. The bytes are the DRBG's, unchanged; each is handed out once and wiped
+// from the pool as it leaves. Not fork-safe, like any buffered randomness: no clientreg process forks.
+class RandomPool {
+ public:
+  RandomPool() = default;
+  ~RandomPool() { OPENSSL_cleanse(bytes_, sizeof(bytes_)); }
+  RandomPool(const RandomPool&) = delete;
+  RandomPool& operator=(const RandomPool&) = delete;
+
+  // Fills `out` with `n` random bytes; false if the CSPRNG fails.
+  bool Take(unsigned char* out, std::size_t n) {
+    if (n > sizeof(bytes_)) return RAND_bytes(out, static_cast<int>(n)) == 1;
+    if (sizeof(bytes_) - next_ < n) {
+      if (RAND_bytes(bytes_, static_cast<int>(sizeof(bytes_))) != 1) return false;
+      next_ = 0;
+    }
+    std::memcpy(out, bytes_ + next_, n);
+    OPENSSL_cleanse(bytes_ + next_, n);
+    next_ += n;
+    return true;
   }
+
+ private:
+  unsigned char bytes_[1024];
+  std::size_t next_ = sizeof(bytes_);  // empty: the first Take draws
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> RandomBytes(std::size_t n) {
+  thread_local RandomPool pool;
+  std::string out(n, '\0');
+  if (!pool.Take(reinterpret_cast<unsigned char*>(out.data()), n)) return absl::InternalError("RAND_bytes failed");
   return out;
 }
 
@@ -57,12 +89,58 @@ std::string Base64UrlEncode(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// A per-thread HMAC context holding one key. OpenSSL 3's one-shot HMAC() fetches the algorithm, derives the key's
+// pads and allocates three digest contexts on every call; re-initialising a keyed context only resets its state, a
+// fraction of the work, and every secret and token digest goes through here.
+class KeyedHmac {
+ public:
+  KeyedHmac() = default;
+  ~KeyedHmac() {
+    EVP_MAC_CTX_free(ctx_);
+    OPENSSL_cleanse(key_.data(), key_.size());
+  }
+  KeyedHmac(const KeyedHmac&) = delete;
+  KeyedHmac& operator=(const KeyedHmac&) = delete;
+
+  // A context ready for EVP_MAC_update under `key`, or null if OpenSSL fails.
+  EVP_MAC_CTX* Start(std::string_view key) {
+    if (ctx_ != nullptr && key_ == key) {
+      // A null key reuses the one already set (EVP_MAC_init(3)).
+      if (EVP_MAC_init(ctx_, nullptr, 0, nullptr) == 1) return ctx_;
+    }
+    EVP_MAC_CTX_free(ctx_);
+    OPENSSL_cleanse(key_.data(), key_.size());
+    key_.clear();
+    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // never freed: shared by every thread
+    ctx_ = mac == nullptr ? nullptr : EVP_MAC_CTX_new(mac);
+    if (ctx_ == nullptr) return nullptr;
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
+    if (EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) {
+      EVP_MAC_CTX_free(ctx_);
+      ctx_ = nullptr;
+      return nullptr;
+    }
+    key_.assign(key);
+    return ctx_;
+  }
+
+ private:
+  std::string key_;
+  EVP_MAC_CTX* ctx_ = nullptr;
+};
+
+}  // namespace
+
 absl::StatusOr<std::string> HmacSha256(std::string_view key, std::string_view data) {
+  thread_local KeyedHmac hmac;
+  EVP_MAC_CTX* ctx = hmac.Start(key);
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int out_len = 0;
-  // One-shot HMAC(): HMAC_CTX_* is deprecated in OpenSSL 3.
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-           data.size(), out, &out_len) == nullptr) {
+  std::size_t out_len = 0;
+  if (ctx == nullptr || EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx, out, &out_len, sizeof(out)) != 1) {
     return absl::InternalError("HMAC-SHA-256 failed");
   }
   return std::string(reinterpret_cast<const char*>(out), out_len);

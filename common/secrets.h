@@ -14,7 +14,7 @@ inline constexpr std::size_t kTokenBytes = 32;
 // Length of a server key for HmacSha256.
 inline constexpr std::size_t kServerKeyBytes = 32;
 
-// `n` bytes from OpenSSL's CSPRNG (RAND_bytes), or Internal if it fails.
+// `n` bytes from OpenSSL's CSPRNG (RAND_bytes, drawn ahead per thread in blocks), or Internal if it fails.
 [[nodiscard]] absl::StatusOr<std::string> RandomBytes(std::size_t n);
 
 // A token of `n` random bytes, base64url without padding: URL-safe, and within RFC 6750's b64token grammar.

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     return Fail(valid.message());
   }
 
+  clientreg::common::DisableMutexDeadlockDetection();
   clientreg::common::BlockStopSignals();
   auto app = clientreg::gateway::GatewayApp::Start(*config, kServerWait);
   if (!app.ok()) return Fail(app.status().message());

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     return Fail(valid.message());
   }
 
+  clientreg::common::DisableMutexDeadlockDetection();
   clientreg::common::BlockStopSignals();
   auto app = clientreg::server::ServerApp::Start(*config);
   if (!app.ok()) return Fail(app.status().message());

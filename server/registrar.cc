@@ -1,9 +1,11 @@
 #include "server/registrar.h"
 
+#include <memory>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
@@ -66,49 +68,77 @@ Registrar::Registrar(storage::ClientStore* store, const common::Clock* clock, Me
                      Options options)
     : store_(store), clock_(clock), validator_(std::move(validator)), options_(std::move(options)) {}
 
+// A validated registration with its credentials, waiting for its durable write. Only the digests are in `stored`.
+struct Registrar::Pending {
+  clientreg::v1::StoredClient stored;
+  std::string client_secret;
+  std::string registration_access_token;
+};
+
 absl::StatusOr<clientreg::v1::ClientInformation> Registrar::Register(
     const clientreg::v1::ClientMetadata& requested) const {
-  ASSIGN_OR_RETURN(clientreg::v1::ClientMetadata metadata, validator_.Validate(requested));
+  absl::StatusOr<clientreg::v1::ClientInformation> result;
+  absl::Notification finished;
+  RegisterAsync(requested, [&](absl::StatusOr<clientreg::v1::ClientInformation> info) {
+    result = std::move(info);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
 
+void Registrar::RegisterAsync(const clientreg::v1::ClientMetadata& requested, RegisterDone done) const {
+  absl::StatusOr<clientreg::v1::ClientMetadata> metadata = validator_.Validate(requested);
+  if (!metadata.ok()) return done(metadata.status());
+
+  auto pending = std::make_shared<Pending>();
+  clientreg::v1::StoredClient& stored = pending->stored;
   const int64_t now = clock_->NowSeconds();
-  clientreg::v1::StoredClient stored;
   stored.set_client_id_issued_at(now);
   stored.set_updated_at(now);
   stored.set_state(clientreg::v1::StoredClient::STATE_ACTIVE);
   stored.set_origin(clientreg::v1::StoredClient::ORIGIN_DYNAMIC);
   stored.set_version(1);
 
-  std::string client_secret;
-  if (UsesClientSecret(metadata.token_endpoint_auth_method())) {
-    ASSIGN_OR_RETURN(IssuedCredential secret, IssueCredential(options_.server_key));
-    stored.set_client_secret_digest(std::move(secret.digest));
+  if (UsesClientSecret(metadata->token_endpoint_auth_method())) {
+    absl::StatusOr<IssuedCredential> secret = IssueCredential(options_.server_key);
+    if (!secret.ok()) return done(secret.status());
+    stored.set_client_secret_digest(std::move(secret->digest));
     stored.set_client_secret_expires_at(
         options_.client_secret_lifetime_seconds > 0 ? now + options_.client_secret_lifetime_seconds : 0);
-    client_secret = std::move(secret.plaintext);
+    pending->client_secret = std::move(secret->plaintext);
   }
   // RFC 7592 §3 and OIDC Registration §3.2: the token and the configuration URL are returned together, always.
-  ASSIGN_OR_RETURN(IssuedCredential token, IssueCredential(options_.server_key));
-  stored.set_registration_access_token_digest(std::move(token.digest));
-  *stored.mutable_metadata() = std::move(metadata);
+  absl::StatusOr<IssuedCredential> token = IssueCredential(options_.server_key);
+  if (!token.ok()) return done(token.status());
+  stored.set_registration_access_token_digest(std::move(token->digest));
+  pending->registration_access_token = std::move(token->plaintext);
+  *stored.mutable_metadata() = *std::move(metadata);
+  Store(std::move(pending), 0, std::move(done));
+}
 
-  absl::Status written;
-  for (int attempt = 0; attempt < kMaxIdAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(const std::string client_id, NewClientId());
-    stored.set_client_id(client_id);
-    written = store_->Create(stored);
-    if (!absl::IsAlreadyExists(written)) break;
-  }
-  if (!written.ok()) {
-    common::Log(common::LogLevel::kError, "register_write_failed", {{"error", std::string(written.message())}});
-    // Whatever the store said, the client was not registered: the caller may retry (503, never 201).
-    return absl::UnavailableError("the registration could not be stored");
-  }
-
-  clientreg::v1::ClientInformation info = ToClientInformation(stored, options_.issuer);
-  if (!client_secret.empty()) info.set_client_secret(std::move(client_secret));
-  info.set_registration_access_token(std::move(token.plaintext));
-  common::Log(common::LogLevel::kInfo, "client_registered", {{"client_id", stored.client_id()}});
-  return info;
+void Registrar::Store(std::shared_ptr<Pending> pending, int attempt, RegisterDone done) const {
+  absl::StatusOr<std::string> client_id = NewClientId();
+  if (!client_id.ok()) return done(client_id.status());
+  pending->stored.set_client_id(*std::move(client_id));
+  // `pending` is shared with the callback, which runs after CreateAsync has copied the record.
+  clientreg::v1::StoredClient& stored = pending->stored;
+  store_->CreateAsync(
+      stored, [this, pending = std::move(pending), attempt, done = std::move(done)](absl::Status written) mutable {
+        if (absl::IsAlreadyExists(written) && attempt + 1 < kMaxIdAttempts) {
+          return Store(std::move(pending), attempt + 1, std::move(done));
+        }
+        if (!written.ok()) {
+          common::Log(common::LogLevel::kError, "register_write_failed", {{"error", std::string(written.message())}});
+          // Whatever the store said, the client was not registered: the caller may retry (503, never 201).
+          return done(absl::UnavailableError("the registration could not be stored"));
+        }
+        clientreg::v1::ClientInformation info = ToClientInformation(pending->stored, options_.issuer);
+        if (!pending->client_secret.empty()) info.set_client_secret(std::move(pending->client_secret));
+        info.set_registration_access_token(std::move(pending->registration_access_token));
+        common::Log(common::LogLevel::kInfo, "client_registered", {{"client_id", pending->stored.client_id()}});
+        done(std::move(info));
+      });
 }
 
 }  // namespace clientreg::server

@@ -2,6 +2,8 @@
 #define CLIENTREG_SERVER_REGISTRAR_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -39,7 +41,18 @@ class Registrar {
   [[nodiscard]] absl::StatusOr<clientreg::v1::ClientInformation> Register(
       const clientreg::v1::ClientMetadata& requested) const;
 
+  // Register without waiting for the disk: validates and issues credentials on the caller's thread, then calls
+  // `done` exactly once with what Register would return, on the store's thread once the write is durable (or at
+  // once on the caller's thread when the request fails before the write). `requested` is not used after this
+  // returns. `done` must not block.
+  using RegisterDone = std::function<void(absl::StatusOr<clientreg::v1::ClientInformation>)>;
+  void RegisterAsync(const clientreg::v1::ClientMetadata& requested, RegisterDone done) const;
+
  private:
+  struct Pending;
+  // Draws a client_id for `pending` and writes it; on an id collision, again (at most kMaxIdAttempts in all).
+  void Store(std::shared_ptr<Pending> pending, int attempt, RegisterDone done) const;
+
   storage::ClientStore* store_;
   const common::Clock* clock_;
   MetadataValidator validator_;

@@ -10,10 +10,16 @@ RegistrationService::RegistrationService(const Registrar* registrar, const Regis
                                          clientreg::v1::ServerMetadata server_metadata)
     : registrar_(registrar), manager_(manager), server_metadata_(std::move(server_metadata)) {}
 
-grpc::Status RegistrationService::Register(grpc::ServerContext* /*context*/,
-                                           const clientreg::v1::RegisterRequest* request,
-                                           clientreg::v1::ClientInformation* response) {
-  return ToGrpcResponse(registrar_->Register(request->metadata()), response);
+grpc::ServerUnaryReactor* RegistrationService::Register(grpc::CallbackServerContext* context,
+                                                        const clientreg::v1::RegisterRequest* request,
+                                                        clientreg::v1::ClientInformation* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // `response` lives until Finish; `request` is not used after RegisterAsync returns.
+  registrar_->RegisterAsync(request->metadata(),
+                            [reactor, response](absl::StatusOr<clientreg::v1::ClientInformation> result) {
+                              reactor->Finish(ToGrpcResponse(std::move(result), response));
+                            });
+  return reactor;
 }
 
 grpc::Status RegistrationService::GetRegistration(grpc::ServerContext* /*context*/,

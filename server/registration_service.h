@@ -7,17 +7,22 @@
 
 namespace clientreg::server {
 
-// The gRPC face of the Registrar and the RegistrationManager (synchronous API: a durable write blocks its handler
-// thread, and concurrent handlers share RocksDB's group commit). Each method only converts the result with
+// The gRPC face of the Registrar and the RegistrationManager. Each method only converts the result with
 // ToGrpcStatus; the statuses are those documented on the logic classes.
-class RegistrationService final : public clientreg::v1::ClientRegistration::Service {
+//
+// Register, the hot path, uses the callback API: it validates on the thread that read the call and is answered by
+// the store's committer thread once its write is durable, so no thread waits for the disk per registration. The
+// management calls keep the synchronous API (a handler thread each, on the server's bounded thread quota).
+class RegistrationService final : public clientreg::v1::ClientRegistration::WithCallbackMethod_Register<
+                                      clientreg::v1::ClientRegistration::Service> {
  public:
   // `registrar` and `manager` must outlive the service. `server_metadata` is BuildServerMetadata(config).
   RegistrationService(const Registrar* registrar, const RegistrationManager* manager,
                       clientreg::v1::ServerMetadata server_metadata);
 
-  grpc::Status Register(grpc::ServerContext* context, const clientreg::v1::RegisterRequest* request,
-                        clientreg::v1::ClientInformation* response) override;
+  grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
+                                     const clientreg::v1::RegisterRequest* request,
+                                     clientreg::v1::ClientInformation* response) override;
   grpc::Status GetRegistration(grpc::ServerContext* context, const clientreg::v1::GetRegistrationRequest* request,
                                clientreg::v1::ClientInformation* response) override;
   grpc::Status UpdateRegistration(grpc::ServerContext* context, const clientreg::v1::UpdateRegistrationRequest* request,

@@ -30,6 +30,14 @@ class ClientStore {
   // one id, exactly one succeeds); InvalidArgument if it is empty; Unavailable if the write failed.
   [[nodiscard]] virtual absl::Status Create(const clientreg::v1::StoredClient& client) = 0;
 
+  // Create without waiting: `done` is called exactly once with what Create would return, on the store's own thread
+  // once the write is durable (or at once, on the caller's thread, for an error found before writing). The store
+  // copies what it needs of `client` before returning. `done` must not block or call back into the store's
+  // writes. The default runs Create on the caller's thread.
+  virtual void CreateAsync(const clientreg::v1::StoredClient& client, std::function<void(absl::Status)> done) {
+    done(Create(client));
+  }
+
   // Returns the stored client, or NotFound if `client_id` was never registered or was deleted. Unavailable or
   // DataLoss on a read failure or a corrupt record.
   [[nodiscard]] virtual absl::StatusOr<clientreg::v1::StoredClient> Get(std::string_view client_id) const = 0;

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "rocksdb/cache.h"
@@ -29,6 +30,7 @@
 #include "rocksdb/snapshot.h"
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
+#include "storage/commit_queue.h"
 #include "storage/rocksdb_options.h"
 #include "storage/rocksdb_status.h"
 
@@ -170,32 +172,26 @@ class RocksDbClientStore final : public ClientStore {
       : path_(std::move(path)), env_(env), block_cache_(std::move(block_cache)), db_(std::move(db)) {}
 
   absl::Status Create(const StoredClient& client) override {
-    const std::string& client_id = client.client_id();
-    if (client_id.empty()) return absl::InvalidArgumentError("client_id is empty");
-    ASSIGN_OR_RETURN(const std::string record, Serialize(client));
+    absl::Status result;
+    absl::Notification written;
+    CreateAsync(client, [&](absl::Status status) {
+      result = std::move(status);
+      written.Notify();
+    });
+    written.WaitForNotification();
+    return result;
+  }
 
-    // Check-then-write is made atomic per id. Ids drawn from the CSPRNG (128+ bits) never collide, but an id chosen
-    // by an operator, or a retried Create racing its first attempt, could; without the lock both writes would
-    // return OK and the second would silently replace the first. Creates of different ids never wait for each
-    // other and no lock is held across the sync write of another id, so concurrent writers still reach RocksDB
-    // together and share one WAL sync through its group commit.
-    const KeyLockTable::Lock lock(&key_locks_, client_id);
-    return WriteBatchWithDb(
-        kSynced, absl::StrCat("write client ", client_id),
-        [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
-          ASSIGN_OR_RETURN(const bool exists, Exists(open, rocksdb::ReadOptions(), client_id));
-          if (exists) return absl::AlreadyExistsError(absl::StrCat("client ", client_id, " already exists"));
-
-          RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.clients(), client_id, record), "batch client record"));
-          const std::string& token_digest = client.registration_access_token_digest();
-          // Digests are HMACs of 256-bit random tokens, so a digest already indexed for another client cannot occur
-          // in practice, and looking it up would cost a read on every Create.
-          if (!token_digest.empty()) {
-            RETURN_IF_ERROR(
-                FromRocksDbStatus(batch.Put(open.token_index(), token_digest, client_id), "batch token index"));
-          }
-          return absl::OkStatus();
-        });
+  void CreateAsync(const StoredClient& client, std::function<void(absl::Status)> done) override {
+    if (client.client_id().empty()) return done(absl::InvalidArgumentError("client_id is empty"));
+    absl::StatusOr<std::string> record = Serialize(client);
+    if (!record.ok()) return done(record.status());
+    PendingCreate create{client.client_id(), *std::move(record), client.registration_access_token_digest(),
+                         std::move(done)};
+    if (!creates_.Submit(std::move(create))) {
+      // Submit leaves `create` whole when it refuses it.
+      return create.done(absl::UnavailableError("too many writes are waiting for the disk"));
+    }
   }
 
   absl::StatusOr<StoredClient> Get(std::string_view client_id) const override {
@@ -362,6 +358,61 @@ class RocksDbClientStore final : public ClientStore {
   // is never forgotten. Concurrent synced writers are batched by RocksDB's group commit into one sync.
   static constexpr bool kSynced = true;
   static constexpr bool kNotSynced = false;
+  // Creates waiting for the disk beyond this are refused (Unavailable, 503): under overload, a fast "try again"
+  // beats an ever longer queue. A few thousand is a second or more of a slow disk's syncs.
+  static constexpr std::size_t kMaxPendingCreates = 4096;
+  // Creates per synced batch; more rarely wait, and a bound keeps one batch's callbacks from delaying the next.
+  static constexpr std::size_t kMaxCreateGroup = 256;
+
+  // A Create waiting for the committer thread.
+  struct PendingCreate {
+    std::string client_id;
+    std::string record;
+    std::string token_digest;
+    std::function<void(absl::Status)> done;
+  };
+
+  // Writes a group of Creates in one synced batch, on the committer thread. Check-then-write is atomic per id: the
+  // ids are held in key_locks_, which Update, Delete and RecordLastUsed take too, from the existence check until
+  // the batch is durable. Ids drawn from the CSPRNG (128+ bits) never collide, but an id chosen by an operator, or
+  // a retried Create racing its first attempt, could; of two Creates of one id, in a group or not, exactly one
+  // succeeds. An id whose existence cannot be read fails alone; a failed write fails the whole group.
+  void CommitCreates(std::vector<PendingCreate>& group) {
+    std::vector<absl::Status> results(group.size());
+    absl::Status written;
+    {
+      std::vector<std::string> ids;
+      ids.reserve(group.size());
+      for (const PendingCreate& create : group) ids.push_back(create.client_id);
+      const KeyLockTable::Lock lock(&key_locks_, std::move(ids));
+      written = WriteBatchWithDb(
+          kSynced, "write clients", [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
+            absl::flat_hash_set<std::string_view> in_group;
+            for (std::size_t i = 0; i < group.size(); ++i) {
+              const PendingCreate& create = group[i];
+              absl::StatusOr<bool> exists = Exists(open, rocksdb::ReadOptions(), create.client_id);
+              if (exists.ok() && (*exists || !in_group.insert(create.client_id).second)) {
+                exists = absl::AlreadyExistsError(absl::StrCat("client ", create.client_id, " already exists"));
+              }
+              if (!exists.ok()) {
+                results[i] = exists.status();
+                continue;
+              }
+              RETURN_IF_ERROR(
+                  FromRocksDbStatus(batch.Put(open.clients(), create.client_id, create.record), "batch client record"));
+              // Digests are HMACs of 256-bit random tokens, so a digest already indexed for another client cannot
+              // occur in practice, and looking it up would cost a read on every Create.
+              if (!create.token_digest.empty()) {
+                RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.token_index(), create.token_digest, create.client_id),
+                                                  "batch token index"));
+              }
+            }
+            return absl::OkStatus();
+          });
+    }
+    // After the locks are released: a callback may start another write of one of these ids.
+    for (std::size_t i = 0; i < group.size(); ++i) group[i].done(results[i].ok() ? written : results[i]);
+  }
 
   // Runs `operation` on the open database under the shared lock. When a failed reopen left none, tries to open it
   // again first, so the store heals as soon as the disk does.
@@ -472,6 +523,9 @@ class RocksDbClientStore final : public ClientStore {
   mutable std::unique_ptr<OpenDb> db_;
   // Per client id, held by every check-then-write: Create, Update, Delete and RecordLastUsed.
   KeyLockTable key_locks_;
+  // Last member, so that it is destroyed first: its thread commits what is still queued while the database is open.
+  CommitQueue<PendingCreate> creates_{kMaxPendingCreates, kMaxCreateGroup,
+                                      [this](std::vector<PendingCreate>& group) { CommitCreates(group); }};
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
@@ -40,6 +41,41 @@ TEST(SecretsTest, Base64UrlMatchesRfc4648Vectors) {
 TEST(SecretsTest, HmacSha256MatchesRfc4231TestCase2) {
   ASSERT_OK_AND_ASSIGN(const std::string mac, HmacSha256("Jefe", "what do ya want for nothing?"));
   EXPECT_EQ(Base64UrlEncode(mac), "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM");
+}
+
+// HmacSha256 keeps a keyed context per thread: switching keys, repeating one, and other threads must not mix them up.
+TEST(SecretsTest, HmacSha256KeepsKeysApartAcrossCallsAndThreads) {
+  const std::string key1(20, '\x0b');  // RFC 4231 test case 1
+  const std::string mac1 = "sDRMYdjbOFNcqK_OrwvxK4gdwgDJgz2nJuk3bC4yz_c";
+  const std::string mac2 = "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM";
+  const auto check = [&] {
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(Base64UrlEncode(HmacSha256(key1, "Hi There").value()), mac1);
+      EXPECT_EQ(Base64UrlEncode(HmacSha256(key1, "Hi There").value()), mac1);
+      EXPECT_EQ(Base64UrlEncode(HmacSha256("Jefe", "what do ya want for nothing?").value()), mac2);
+    }
+  };
+  check();
+  std::thread other(check);
+  other.join();
+  // A key that is a prefix of the cached one is a different key.
+  EXPECT_NE(HmacSha256("Jef", "what do ya want for nothing?").value(),
+            HmacSha256("Jefe", "what do ya want for nothing?").value());
+  EXPECT_EQ(HmacSha256("", "x").value().size(), 32u);
+}
+
+// RandomBytes serves small draws from a per-thread pool: sizes across its block boundary come out right, and no
+// bytes are handed out twice.
+TEST(SecretsTest, RandomBytesHasTheRightSizeAndNeverRepeats) {
+  for (const std::size_t n : {0u, 1u, 16u, 1000u, 1023u, 1024u, 1025u, 5000u}) {
+    ASSERT_OK_AND_ASSIGN(const std::string bytes, RandomBytes(n));
+    EXPECT_EQ(bytes.size(), n);
+  }
+  std::set<std::string> seen;
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_OK_AND_ASSIGN(const std::string bytes, RandomBytes(16));
+    EXPECT_TRUE(seen.insert(bytes).second) << "repeated after " << i << " draws";
+  }
 }
 
 TEST(SecretsTest, ConstantTimeEquals) {

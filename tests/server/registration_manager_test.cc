@@ -543,10 +543,8 @@ TEST_F(RegistrationManagerTest, ConcurrentUpdatesNeverResurrectADeletedClient) {
 
 TEST_F(RegistrationManagerTest, ServiceAnswersWithGrpcStatusesAndDetails) {
   RegistrationService service(registrar_.get(), manager_.get(), BuildServerMetadata(config_));
-  clientreg::v1::RegisterRequest register_request;
-  *register_request.mutable_metadata() = AppMetadata();
-  ClientInformation info;
-  ASSERT_TRUE(service.Register(nullptr, &register_request, &info).ok());
+  // Register is a callback method, called over real gRPC in the e2e and ServerApp tests.
+  const ClientInformation info = Register();
 
   GetRegistrationRequest get;
   get.set_client_id(info.client_id());

@@ -18,6 +18,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "clientreg/v1/stored.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -369,6 +371,80 @@ TEST_F(RocksDbClientStoreTest, ConcurrentCreatesOfOneIdLetExactlyOneWin) {
   }
   store.reset();
   EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily), expected_index);
+}
+
+// Creates of one id submitted together usually land in one commit group: the group must still let exactly one win.
+TEST_F(RocksDbClientStoreTest, AsyncCreatesOfOneIdInOneGroupLetExactlyOneWin) {
+  constexpr int kCopies = 50;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  std::atomic<int> created{0}, already_exists{0}, other{0}, calls{0};
+  absl::Notification all_done;
+  for (int i = 0; i < kCopies; ++i) {
+    StoredClient client = MakeClient("same-id");
+    client.set_registration_access_token_digest("digest-" + std::to_string(i));
+    store->CreateAsync(client, [&](absl::Status status) {
+      if (status.ok()) {
+        ++created;
+      } else if (absl::IsAlreadyExists(status)) {
+        ++already_exists;
+      } else {
+        ++other;
+      }
+      if (++calls == kCopies) all_done.Notify();
+    });
+  }
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(already_exists.load(), kCopies - 1);
+  EXPECT_EQ(other.load(), 0);
+  ASSERT_OK_AND_ASSIGN(const StoredClient stored, store->Get("same-id"));
+  store.reset();
+  // Only the winner's digest is indexed.
+  EXPECT_EQ(ReadColumnFamily(kTokenIndexColumnFamily),
+            (std::map<std::string, std::string>{{stored.registration_access_token_digest(), "same-id"}}));
+}
+
+// Many async Creates from several threads: each callback runs exactly once, after its client is readable, and
+// closing the store right after submitting still commits everything queued.
+TEST_F(RocksDbClientStoreTest, AsyncCreatesCompleteOnceEachAndSurviveAnImmediateClose) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 500;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  std::vector<std::atomic<int>> calls(kThreads * kPerThread);
+  std::atomic<int> readable_when_called{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = t * kPerThread + i;
+        const std::string id = "async-" + std::to_string(n);
+        store->CreateAsync(MakeClient(id), [&, n, id, raw = store.get()](absl::Status status) {
+          EXPECT_OK(status) << id;
+          // Reads during the callback are allowed, and the write they acknowledge is already visible.
+          if (raw->Get(id).ok()) ++readable_when_called;
+          ++calls[n];
+        });
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  store.reset();  // waits for the committer, which drains the queue first
+  for (int n = 0; n < kThreads * kPerThread; ++n) EXPECT_EQ(calls[n].load(), 1) << n;
+  EXPECT_EQ(readable_when_called.load(), kThreads * kPerThread);
+  ASSERT_OK_AND_ASSIGN(store, Open());
+  EXPECT_EQ(VisitedIds(*store).size(), static_cast<std::size_t>(kThreads * kPerThread));
+}
+
+TEST_F(RocksDbClientStoreTest, AsyncCreateWithEmptyIdFailsAtOnceOnTheCallersThread) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  const std::thread::id caller = std::this_thread::get_id();
+  bool called = false;
+  store->CreateAsync(MakeClient(""), [&](absl::Status status) {
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+    called = true;
+  });
+  EXPECT_TRUE(called);
 }
 
 TEST_F(RocksDbClientStoreTest, FailedWriteIsUnavailableAndLeavesNothingBehind) {

@@ -1,0 +1,89 @@
+#ifndef CLIENTREG_STORAGE_COMMIT_QUEUE_H_
+#define CLIENTREG_STORAGE_COMMIT_QUEUE_H_
+
+#include <cstddef>
+#include <functional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace clientreg::storage {
+
+// Hands writes from many threads to one committer thread, which takes everything queued at once and commits it as
+// one group: one synced write and one fsync for the whole group, and no thread blocks while the disk syncs. This is
+// group commit done once, by one thread, instead of by every caller meeting in RocksDB's write queue, where each
+// waiting writer costs a sleeping thread and two wake-ups.
+//
+// `Op` is the queued operation; `commit` is called on the committer thread with a group of 1..max_group ops, in
+// submission order, and must complete every op it is given (typically by calling a callback each op carries).
+template <typename Op>
+class CommitQueue {
+ public:
+  using Commit = std::function<void(std::vector<Op>& group)>;
+
+  // At most `max_pending` ops wait at a time (a bound on memory and on latency under overload); a group holds at
+  // most `max_group` of them.
+  CommitQueue(std::size_t max_pending, std::size_t max_group, Commit commit)
+      : max_pending_(max_pending), max_group_(max_group), commit_(std::move(commit)), thread_([this] { Run(); }) {}
+
+  // Commits everything still queued, then stops the thread.
+  ~CommitQueue() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+
+  CommitQueue(const CommitQueue&) = delete;
+  CommitQueue& operator=(const CommitQueue&) = delete;
+
+  // Queues `op` and returns true, or returns false without taking it when max_pending ops are waiting already.
+  [[nodiscard]] bool Submit(Op&& op) {
+    absl::MutexLock lock(&mu_);
+    if (pending_.size() >= max_pending_) return false;
+    pending_.push_back(std::move(op));
+    return true;
+  }
+
+ private:
+  void Run() {
+    std::vector<Op> group;
+    for (;;) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](CommitQueue* queue)
+                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue->mu_) { return queue->stopping_ || !queue->pending_.empty(); },
+            this));
+        if (pending_.empty()) return;  // stopping, and nothing left
+        if (pending_.size() <= max_group_) {
+          group.swap(pending_);
+        } else {
+          group.assign(std::make_move_iterator(pending_.begin()),
+                       std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(max_group_)));
+          pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(max_group_));
+        }
+      }
+      // Outside the lock: while this group is written and synced, the next one gathers.
+      commit_(group);
+      group.clear();
+    }
+  }
+
+  const std::size_t max_pending_;
+  const std::size_t max_group_;
+  const Commit commit_;
+  absl::Mutex mu_;
+  std::vector<Op> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Last member: it starts after everything it uses exists.
+  std::thread thread_;
+};
+
+}  // namespace clientreg::storage
+
+#endif  // CLIENTREG_STORAGE_COMMIT_QUEUE_H_
