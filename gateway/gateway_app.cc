@@ -67,6 +67,11 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   grpc::ChannelArguments arguments;
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   arguments.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  // No gRPC-level retries: a Register is not idempotent (a replay could create a second client), and the retry
+  // filter keeps a copy of every request for a replay that must never happen. The HTTP caller decides on a 503.
+  arguments.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  // Channelz keeps per-call counters and a registry entry nobody here reads.
+  arguments.SetInt(GRPC_ARG_ENABLE_CHANNELZ, 0);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(config.server_address(), grpc::InsecureChannelCredentials(), arguments);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + server_wait)) {
