@@ -11,7 +11,7 @@ namespace clientreg::server {
 // ToGrpcStatus; the statuses are those documented on the logic classes.
 //
 // Register, the hot path, uses the callback API: it validates on the thread that read the call and is answered by
-// the store's committer thread once its write is durable, so no thread waits for the disk per registration. The
+// a committer thread of the store once its write is durable, so no thread waits for the disk per registration. The
 // management calls keep the synchronous API (a handler thread each, on the server's bounded thread quota).
 class RegistrationService final : public clientreg::v1::ClientRegistration::WithCallbackMethod_Register<
                                       clientreg::v1::ClientRegistration::Service> {

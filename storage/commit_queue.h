@@ -1,6 +1,7 @@
 #ifndef CLIENTREG_STORAGE_COMMIT_QUEUE_H_
 #define CLIENTREG_STORAGE_COMMIT_QUEUE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <thread>
@@ -12,30 +13,34 @@
 
 namespace clientreg::storage {
 
-// Hands writes from many threads to one committer thread, which takes everything queued at once and commits it as
-// one group: one synced write and one fsync for the whole group, and no thread blocks while the disk syncs. This is
+// Hands writes from many threads to committer threads, each of which takes everything queued at once and commits it
+// as one group: one synced write and one fsync for the whole group, and no thread blocks while the disk syncs. This is
 // group commit done once, by one thread, instead of by every caller meeting in RocksDB's write queue, where each
 // waiting writer costs a sleeping thread and two wake-ups.
 //
-// `Op` is the queued operation; `commit` is called on the committer thread with a group of 1..max_group ops, in
+// `Op` is the queued operation; `commit` is called on a committer thread with a group of 1..max_group ops, in
 // submission order, and must complete every op it is given (typically by calling a callback each op carries).
+// With several committer threads, groups are committed concurrently: while one thread runs its group's callbacks,
+// the next takes what arrived meanwhile and starts writing, so the disk is never idle waiting for callbacks.
 template <typename Op>
 class CommitQueue {
  public:
   using Commit = std::function<void(std::vector<Op>& group)>;
 
   // At most `max_pending` ops wait at a time (a bound on memory and on latency under overload); a group holds at
-  // most `max_group` of them.
-  CommitQueue(std::size_t max_pending, std::size_t max_group, Commit commit)
-      : max_pending_(max_pending), max_group_(max_group), commit_(std::move(commit)), thread_([this] { Run(); }) {}
+  // most `max_group` of them; `committers` threads (at least one) commit groups.
+  CommitQueue(std::size_t max_pending, std::size_t max_group, int committers, Commit commit)
+      : max_pending_(max_pending), max_group_(max_group), commit_(std::move(commit)) {
+    for (int i = 0; i < std::max(committers, 1); ++i) threads_.emplace_back([this] { Run(); });
+  }
 
-  // Commits everything still queued, then stops the thread.
+  // Commits everything still queued, then stops the threads.
   ~CommitQueue() {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    thread_.join();
+    for (std::thread& thread : threads_) thread.join();
   }
 
   CommitQueue(const CommitQueue&) = delete;
@@ -80,8 +85,8 @@ class CommitQueue {
   absl::Mutex mu_;
   std::vector<Op> pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Last member: it starts after everything it uses exists.
-  std::thread thread_;
+  // Last member: the threads start after everything they use exists.
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace clientreg::storage

@@ -33,7 +33,7 @@ TEST(CommitQueueTest, CommitsEverythingInOrderInBoundedGroupsAndDrainsOnDestruct
   Recorder recorder;
   recorder.release_first.Notify();  // never blocks
   {
-    CommitQueue<int> queue(/*max_pending=*/100000, /*max_group=*/7,
+    CommitQueue<int> queue(/*max_pending=*/100000, /*max_group=*/7, /*committers=*/1,
                            [&recorder](std::vector<int>& group) { recorder.Commit(group); });
     for (int i = 0; i < 1000; ++i) ASSERT_TRUE(queue.Submit(int{i}));
   }  // the destructor commits what is still queued
@@ -48,9 +48,27 @@ TEST(CommitQueueTest, CommitsEverythingInOrderInBoundedGroupsAndDrainsOnDestruct
   for (int i = 0; i < 1000; ++i) EXPECT_EQ(all[static_cast<std::size_t>(i)], i);
 }
 
+TEST(CommitQueueTest, SeveralCommittersCommitEveryOpExactlyOnce) {
+  constexpr int kOps = 20000;
+  std::vector<std::atomic<int>> committed(kOps);
+  std::atomic<int> max_concurrent{0}, concurrent{0};
+  {
+    CommitQueue<int> queue(/*max_pending=*/kOps, /*max_group=*/50, /*committers=*/3, [&](std::vector<int>& group) {
+      const int now = ++concurrent;
+      for (int seen = max_concurrent.load(); now > seen && !max_concurrent.compare_exchange_weak(seen, now);) {
+      }
+      for (const int op : group) ++committed[static_cast<std::size_t>(op)];
+      --concurrent;
+    });
+    for (int i = 0; i < kOps; ++i) ASSERT_TRUE(queue.Submit(int{i}));
+  }
+  for (int i = 0; i < kOps; ++i) ASSERT_EQ(committed[static_cast<std::size_t>(i)].load(), 1) << i;
+  EXPECT_LE(max_concurrent.load(), 3);
+}
+
 TEST(CommitQueueTest, GathersWhatArrivesDuringACommitIntoOneGroup) {
   Recorder recorder;
-  CommitQueue<int> queue(/*max_pending=*/100, /*max_group=*/100,
+  CommitQueue<int> queue(/*max_pending=*/100, /*max_group=*/100, /*committers=*/1,
                          [&recorder](std::vector<int>& group) { recorder.Commit(group); });
   ASSERT_TRUE(queue.Submit(0));
   recorder.entered_first.WaitForNotification();  // the committer holds {0}
@@ -66,7 +84,7 @@ TEST(CommitQueueTest, GathersWhatArrivesDuringACommitIntoOneGroup) {
 TEST(CommitQueueTest, RefusesBeyondMaxPendingAndLeavesTheOpToTheCaller) {
   Recorder recorder;
   CommitQueue<std::unique_ptr<int>> queue(
-      /*max_pending=*/3, /*max_group=*/10, [&recorder](std::vector<std::unique_ptr<int>>& group) {
+      /*max_pending=*/3, /*max_group=*/10, /*committers=*/1, [&recorder](std::vector<std::unique_ptr<int>>& group) {
         std::vector<int> values;
         for (const auto& value : group) values.push_back(*value);
         recorder.Commit(values);
