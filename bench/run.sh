@@ -6,17 +6,20 @@
 # Each round warms a target up, then runs wrk -t2 -c32 -d10s --latency with bench/register.lua. The table shows
 # medians over the rounds and the ratios clientreg/peer and clientreg/limit.
 #
-#   bench/run.sh [--rounds=N] [--duration=SECONDS] [--connections=N] [--only=clientreg] [--smoke] [--grpc]
+#   bench/run.sh [--rounds=N] [--duration=SECONDS] [--connections=N] [--only=clientreg] [--smoke] [--grpc] [--micro]
 #
 # --grpc: instead, clientreg-server alone (no gateway, fresh data dir per mode) loaded over gRPC by
 # clientreg-grpc-load in register and then authenticate mode for --duration seconds each; prints its two lines.
 # --smoke (CI): clientreg only, one short round; fails unless every response was a 201. Not a timing check.
+# --micro: instead, no server at all: the Google Benchmarks clientreg-store-bench (the RocksDB store, pre-populated
+# with 100,000 clients in a temporary directory) and clientreg-request-bench (one registration's CPU work, stage by
+# stage); about half a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=${CLIENTREG_SHARED:-$repo/../shared}
 
-rounds=3 duration=10 connections=32 only="" smoke=0 grpc=0
+rounds=3 duration=10 connections=32 only="" smoke=0 grpc=0 micro=0
 for arg in "$@"; do
   case $arg in
     --rounds=*) rounds=${arg#*=} ;;
@@ -25,11 +28,19 @@ for arg in "$@"; do
     --only=*) only=${arg#*=} ;;
     --smoke) smoke=1 rounds=1 duration=3 only=clientreg ;;
     --grpc) grpc=1 ;;
+    --micro) micro=1 ;;
     *) echo "bench/run.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
 
 deploy/install-deps.sh
+if ((micro)); then
+  deploy/build.sh clientreg-store-bench clientreg-request-bench >/dev/null
+  build/bin/clientreg-store-bench
+  build/bin/clientreg-request-bench
+  echo "Google Benchmarks, $(nproc) cores, $(date -u +%FT%TZ)"
+  exit 0
+fi
 if ((!grpc)) && ! command -v wrk >/dev/null; then
   echo "bench: installing wrk" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null

@@ -7,7 +7,7 @@ packages=(
   cmake g++ ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev librocksdb-dev libboost1.74-dev libsimdjson-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
   clang-format curl
 )
 
