@@ -35,6 +35,7 @@
 #include "rocksdb/file_system.h"
 #include "storage/client_store.h"
 #include "storage/rocksdb_client_store.h"
+#include "tests/support/writable_file_wrapping_fs.h"
 
 namespace clientreg::bench {
 namespace {
@@ -115,33 +116,16 @@ class NoSyncWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
 };
 
-class NoSyncFileSystem : public rocksdb::FileSystemWrapper {
+class NoSyncFileSystem : public testing::WritableFileWrappingFileSystem {
  public:
-  explicit NoSyncFileSystem(const std::shared_ptr<rocksdb::FileSystem>& target) : FileSystemWrapper(target) {}
+  explicit NoSyncFileSystem(const std::shared_ptr<rocksdb::FileSystem>& target)
+      : WritableFileWrappingFileSystem(target) {}
 
   const char* Name() const override { return "NoSyncFileSystem"; }
 
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                    rocksdb::IODebugContext* dbg) override {
-    return Wrap(target()->NewWritableFile(name, options, result, dbg), result);
-  }
-  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                       rocksdb::IODebugContext* dbg) override {
-    return Wrap(target()->ReopenWritableFile(name, options, result, dbg), result);
-  }
-  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old_name,
-                                      const rocksdb::FileOptions& options,
-                                      std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                      rocksdb::IODebugContext* dbg) override {
-    return Wrap(target()->ReuseWritableFile(name, old_name, options, result, dbg), result);
-  }
-
- private:
-  static rocksdb::IOStatus Wrap(rocksdb::IOStatus status, std::unique_ptr<rocksdb::FSWritableFile>* result) {
-    if (status.ok()) *result = std::make_unique<NoSyncWritableFile>(std::move(*result));
-    return status;
+ protected:
+  std::unique_ptr<rocksdb::FSWritableFile> Wrap(std::unique_ptr<rocksdb::FSWritableFile> file) override {
+    return std::make_unique<NoSyncWritableFile>(std::move(file));
   }
 };
 

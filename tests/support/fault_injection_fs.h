@@ -8,6 +8,7 @@
 
 #include "rocksdb/file_system.h"
 #include "rocksdb/io_status.h"
+#include "tests/support/writable_file_wrapping_fs.h"
 
 namespace clientreg::testing {
 
@@ -58,37 +59,21 @@ class FaultInjectingWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
   const std::atomic<Fault>* const fault_;
 };
 
-class FaultInjectingFileSystem : public rocksdb::FileSystemWrapper {
+class FaultInjectingFileSystem : public WritableFileWrappingFileSystem {
  public:
-  explicit FaultInjectingFileSystem(const std::shared_ptr<rocksdb::FileSystem>& target) : FileSystemWrapper(target) {}
+  explicit FaultInjectingFileSystem(const std::shared_ptr<rocksdb::FileSystem>& target)
+      : WritableFileWrappingFileSystem(target) {}
 
   const char* Name() const override { return "FaultInjectingFileSystem"; }
 
   void set_fault(Fault fault) { fault_.store(fault); }
 
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                    rocksdb::IODebugContext* dbg) override {
-    return Wrap(target()->NewWritableFile(name, options, result, dbg), result);
-  }
-  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                       rocksdb::IODebugContext* dbg) override {
-    return Wrap(target()->ReopenWritableFile(name, options, result, dbg), result);
-  }
-  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old_name,
-                                      const rocksdb::FileOptions& options,
-                                      std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                      rocksdb::IODebugContext* dbg) override {
-    return Wrap(target()->ReuseWritableFile(name, old_name, options, result, dbg), result);
+ protected:
+  std::unique_ptr<rocksdb::FSWritableFile> Wrap(std::unique_ptr<rocksdb::FSWritableFile> file) override {
+    return std::make_unique<FaultInjectingWritableFile>(std::move(file), &fault_);
   }
 
  private:
-  rocksdb::IOStatus Wrap(rocksdb::IOStatus status, std::unique_ptr<rocksdb::FSWritableFile>* result) {
-    if (status.ok()) *result = std::make_unique<FaultInjectingWritableFile>(std::move(*result), &fault_);
-    return status;
-  }
-
   std::atomic<Fault> fault_{Fault::kNone};
 };
 
