@@ -22,6 +22,8 @@ namespace {
 // A registration request is at most the gateway's body limit once transcoded; this bounds what a direct gRPC
 // caller can make the server allocate.
 constexpr int kMaxReceiveMessageBytes = 1 << 20;
+// Per connection: far above what a gateway keeps in flight (max_inflight_rpcs, default 48).
+constexpr int kMaxConcurrentStreams = 1024;
 
 }  // namespace
 
@@ -92,6 +94,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   // Channelz keeps per-call counters and a registry entry nobody here reads.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
+  // Callback calls take no thread from the quota, so this bounds what one connection can have open at once (gRPC
+  // clients queue calls beyond it rather than fail them).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address()));
