@@ -210,6 +210,21 @@ std::string ToString(const element& string_value) {
   return std::string(view.data(), view.size());
 }
 
+// Nesting depth: an object or array is 1 + its deepest member; a scalar adds nothing.
+std::uint32_t NestingDepth(const element& value) {
+  std::uint32_t deepest = 0;
+  if (value.type() == element_type::OBJECT) {
+    for (const simdjson::dom::key_value_pair member : AsObject(value)) {
+      deepest = std::max(deepest, NestingDepth(member.value));
+    }
+  } else if (value.type() == element_type::ARRAY) {
+    for (const element child : AsArray(value)) deepest = std::max(deepest, NestingDepth(child));
+  } else {
+    return 0;
+  }
+  return deepest + 1;
+}
+
 void ToProtoValue(const element& value, google::protobuf::Value& out);
 
 void ToProtoStruct(const simdjson::dom::object& object, google::protobuf::Struct& out) {
@@ -300,6 +315,13 @@ class ValueReader {
 
   absl::Status operator()(const ObjectAccessors& accessors) const {
     if (value_.type() != element_type::OBJECT) return WrongKind(JsonKind::kObject);
+    // Deeper than this, the Struct would exceed protobuf's nesting limit on the way to the server (and the server
+    // refuses it too): a clear invalid_client_metadata here instead of an unparseable call.
+    if (NestingDepth(value_) > common::kMaxStructNestingDepth) {
+      return field_.wrong_kind_error(std::string(field_.json_name),
+                                     absl::StrCat(PrintableName(field_.json_name), " is nested deeper than ",
+                                                  common::kMaxStructNestingDepth, " levels"));
+    }
     ToProtoStruct(AsObject(value_), *(metadata_.*accessors.mutable_value)());
     return absl::OkStatus();
   }

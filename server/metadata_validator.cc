@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/limits.h"
 #include "common/registration_error.h"
 #include "common/status_macros.h"
 #include "google/protobuf/struct.pb.h"
@@ -179,6 +180,14 @@ absl::Status CheckVariants(const Limits& limits, const std::string& name,
   return absl::OkStatus();
 }
 
+// spec.md §10: native when there is a redirect URI and each one is loopback http or a private-use scheme.
+std::string InferApplicationType(const std::vector<RedirectUriKind>& kinds) {
+  const bool native = !kinds.empty() && std::none_of(kinds.begin(), kinds.end(), [](RedirectUriKind kind) {
+    return kind == RedirectUriKind::kHttps;
+  });
+  return native ? "native" : "web";
+}
+
 // spec.md §6 steps 1-6: the count, each URI in order, then the application_type "web" rule. Returns each URI's kind.
 absl::StatusOr<std::vector<RedirectUriKind>> CheckRedirectUris(const Limits& limits, const ClientMetadata& requested) {
   std::vector<RedirectUriKind> kinds;
@@ -198,25 +207,23 @@ absl::StatusOr<std::vector<RedirectUriKind>> CheckRedirectUris(const Limits& lim
     if (!kind.ok()) return ValueError(InvalidRedirectUri, field, uri, std::string(kind.status().message()));
     kinds.push_back(*kind);
   }
-  // OpenID Connect Registration §2: native clients own private-use schemes; a web client may not register one.
-  if (requested.has_application_type() && requested.application_type() == "web") {
+  // OpenID Connect Registration §2, spec.md §6 step 5: native clients own private-use schemes; a web client, explicit
+  // or inferred (a private-use scheme beside an https URI), may not register one. Otherwise the client would be
+  // stored as "web" with a URI that its own PUT of the same metadata refuses.
+  const bool explicit_type = requested.has_application_type();
+  if ((explicit_type ? requested.application_type() : InferApplicationType(kinds)) == "web") {
     for (int i = 0; i < uris.size(); ++i) {
       if (kinds[i] == RedirectUriKind::kPrivateUse) {
         return ValueError(InvalidRedirectUri, IndexedField("redirect_uris", i), uris[i],
-                          "a private-use scheme is allowed only for native clients, and application_type is 'web' "
-                          "(OpenID Connect Registration Section 2)");
+                          explicit_type ? "a private-use scheme is allowed only for native clients, and "
+                                          "application_type is 'web' (OpenID Connect Registration Section 2)"
+                                        : "a private-use scheme is allowed only for native clients, and a client "
+                                          "that also registers an https redirect URI is 'web' (OpenID Connect "
+                                          "Registration Section 2); send application_type 'native' to register both");
       }
     }
   }
   return kinds;
-}
-
-// spec.md §10: native when there is a redirect URI and each one is loopback http or a private-use scheme.
-std::string InferApplicationType(const std::vector<RedirectUriKind>& kinds) {
-  const bool native = !kinds.empty() && std::none_of(kinds.begin(), kinds.end(), [](RedirectUriKind kind) {
-    return kind == RedirectUriKind::kHttps;
-  });
-  return native ? "native" : "web";
 }
 
 absl::Status CheckAuthMethod(const RegistrationPolicy& policy, const std::string& method) {
@@ -335,7 +342,27 @@ absl::Status CheckContacts(const Limits& limits, const RepeatedPtrField<std::str
 // RFC 7517 §5: a JWK Set is an object whose `keys` array holds JWKs, each with a string `kty` (§4.1). spec.md §1.3:
 // only public keys, so no symmetric key and none of the private members of RFC 7518 §6.2.2 (EC), §6.3.2 (RSA) and
 // §6.4.1 (oct); OKP keys (RFC 8037) use `d` too.
+// Nesting depth: an object or array is 1 + its deepest member; a scalar adds nothing.
+std::uint32_t NestingDepth(const google::protobuf::Value& value);
+std::uint32_t NestingDepth(const google::protobuf::Struct& object) {
+  std::uint32_t deepest = 0;
+  for (const auto& [name, child] : object.fields()) deepest = std::max(deepest, NestingDepth(child));
+  return deepest + 1;
+}
+std::uint32_t NestingDepth(const google::protobuf::Value& value) {
+  if (value.has_struct_value()) return NestingDepth(value.struct_value());
+  if (!value.has_list_value()) return 0;
+  std::uint32_t deepest = 0;
+  for (const auto& child : value.list_value().values()) deepest = std::max(deepest, NestingDepth(child));
+  return deepest + 1;
+}
+
 absl::Status CheckJwks(const Limits& limits, const google::protobuf::Struct& jwks) {
+  // A direct gRPC caller is not held to the gateway's JSON depth: the record must stay parseable when read back.
+  if (NestingDepth(jwks) > common::kMaxStructNestingDepth) {
+    return FieldError(InvalidClientMetadata, "jwks",
+                      absl::StrCat("is nested deeper than ", common::kMaxStructNestingDepth, " levels"));
+  }
   // The size is that of the Struct's protobuf encoding, which stands in for the JSON text: both spend a few bytes
   // of framing per member around the same names and strings, and JWKs are mostly base64url strings.
   if (jwks.ByteSizeLong() > limits.max_jwks_bytes()) {

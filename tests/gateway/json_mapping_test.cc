@@ -457,6 +457,18 @@ TEST_F(JsonMappingTest, DepthLimitIsExact) {
                                   common::kInvalidRequest, ""));
 }
 
+// jwks becomes a google.protobuf.Struct, about three protobuf levels per JSON level: past kMaxStructNestingDepth
+// it is invalid_client_metadata on the member, not a call the server cannot parse.
+TEST_F(JsonMappingTest, JwksNestingIsCappedBelowProtobufsLimit) {
+  const auto jwks = [](int arrays) {
+    return R"({"jwks":{"keys":[{"kty":"EC","x":)" + Nested(arrays, "1") + "}]}}";  // depth 3 + arrays
+  };
+  EXPECT_OK(Parse(jwks(static_cast<int>(common::kMaxStructNestingDepth) - 3)));
+  EXPECT_TRUE(IsRegistrationError(Parse(jwks(static_cast<int>(common::kMaxStructNestingDepth) - 2)).status(),
+                                  common::kInvalidClientMetadata, "jwks"));
+  EXPECT_TRUE(IsRegistrationError(Parse(jwks(40)).status(), common::kInvalidClientMetadata, "jwks"));
+}
+
 TEST_F(JsonMappingTest, DefaultDepthIs64) {
   EXPECT_OK(Parse("{\"x\":" + Nested(63, "1") + "}"));
   EXPECT_OK(Parse("{\"x\":" + Nested(63, "") + "}"));

@@ -349,13 +349,26 @@ TEST_F(MetadataValidatorTest, NativeClientsMayUseEveryKind) {
   EXPECT_EQ(result.application_type(), "native");
 }
 
+// spec.md §6 step 5: private-use schemes only for native clients, explicit or inferred. A private-use scheme beside an
+// https URI infers "web", so it is refused: stored as "web", the client's own PUT of its metadata would fail.
+TEST_F(MetadataValidatorTest, PrivateUseSchemeOfAnInferredWebClientIsInvalidRedirectUri) {
+  EXPECT_THAT(Validate(R"pb(redirect_uris { values: "com.example.app:/cb" values: "https://c.example/cb" })pb"),
+              IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]"));
+  EXPECT_THAT(Validate(R"pb(redirect_uris { values: "https://c.example/cb" values: "com.example.app:/cb" })pb"),
+              IsRegistrationError(kInvalidRedirectUri, "redirect_uris[1]"));
+  ASSERT_OK_AND_ASSIGN(const ClientMetadata native, Validate(R"pb(
+                         redirect_uris { values: "com.example.app:/cb" values: "https://c.example/cb" }
+                         application_type: "native"
+                       )pb"));
+  EXPECT_EQ(native.application_type(), "native");
+}
+
 TEST_F(MetadataValidatorTest, InfersApplicationType) {
   const std::pair<const char*, const char*> cases[] = {
       {R"pb(redirect_uris { values: "http://localhost:3000/cb" })pb", "native"},
       {R"pb(redirect_uris { values: "http://127.0.0.1/cb" values: "com.example.app:/cb" })pb", "native"},
       {R"pb(redirect_uris { values: "https://c.example/cb" })pb", "web"},
       {R"pb(redirect_uris { values: "http://127.0.0.1/cb" values: "https://c.example/cb" })pb", "web"},
-      {R"pb(redirect_uris { values: "com.example.app:/cb" values: "https://c.example/cb" })pb", "web"},
       {R"pb(grant_types { values: "client_credentials" })pb", "web"},
       {R"pb(redirect_uris {}
             grant_types { values: "client_credentials" })pb",
@@ -587,6 +600,21 @@ TEST_F(MetadataValidatorTest, JwksLimitsAtTheBoundary) {
   limits_.set_max_jwks_bytes(static_cast<uint32_t>(requested.jwks().ByteSizeLong()));
   EXPECT_OK(Validate(requested));
   limits_.set_max_jwks_bytes(limits_.max_jwks_bytes() - 1);
+  EXPECT_THAT(Validate(requested), IsRegistrationError(kInvalidClientMetadata, "jwks"));
+}
+
+// A direct gRPC caller is not held to the gateway's JSON depth: a jwks nested deeper than the cap would make the
+// stored record too deep for protobuf to read back.
+TEST_F(MetadataValidatorTest, JwksNestingIsCapped) {
+  const auto jwks = [](uint32_t arrays) {
+    std::string nested = "1";
+    for (uint32_t i = 0; i < arrays; ++i) nested = "[" + nested + "]";
+    return Json(std::string(R"({"keys":[{"kty":"EC","crv":"P-256","x":"f83O","y":"x_FE","ext":)") + nested + "}]}");
+  };
+  ClientMetadata requested = Parse(kWebClient);
+  *requested.mutable_jwks() = jwks(common::kMaxStructNestingDepth - 3);  // depth 3 + arrays
+  EXPECT_OK(Validate(requested));
+  *requested.mutable_jwks() = jwks(common::kMaxStructNestingDepth - 2);
   EXPECT_THAT(Validate(requested), IsRegistrationError(kInvalidClientMetadata, "jwks"));
 }
 
