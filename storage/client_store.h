@@ -32,8 +32,9 @@ class ClientStore {
 
   // Create without waiting: `done` is called exactly once with what Create would return, on the store's own thread
   // once the write is durable (or at once, on the caller's thread, for an error found before writing). The store
-  // copies what it needs of `client` before returning. `done` must not block or call back into the store's
-  // writes. The default runs Create on the caller's thread.
+  // copies what it needs of `client` before returning. `done` must not block: it may call CreateAsync again (e.g.
+  // to retry with another id), but not Create, Update or Delete, which wait for the store's own threads. The
+  // default runs Create on the caller's thread.
   virtual void CreateAsync(const clientreg::v1::StoredClient& client, std::function<void(absl::Status)> done) {
     done(Create(client));
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <thread>
 #include <utility>
@@ -30,7 +31,7 @@ class CommitQueue {
   // At most `max_pending` ops wait at a time (a bound on memory and on latency under overload); a group holds at
   // most `max_group` of them; `committers` threads (at least one) commit groups.
   CommitQueue(std::size_t max_pending, std::size_t max_group, int committers, Commit commit)
-      : max_pending_(max_pending), max_group_(max_group), commit_(std::move(commit)) {
+      : max_pending_(max_pending), max_group_(std::max<std::size_t>(max_group, 1)), commit_(std::move(commit)) {
     for (int i = 0; i < std::max(committers, 1); ++i) threads_.emplace_back([this] { Run(); });
   }
 
@@ -46,10 +47,11 @@ class CommitQueue {
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
 
-  // Queues `op` and returns true, or returns false without taking it when max_pending ops are waiting already.
+  // Queues `op` and returns true, or returns false without taking it when max_pending ops are waiting already or
+  // the queue is being destroyed (its committers may have left: the op would never be committed).
   [[nodiscard]] bool Submit(Op&& op) {
     absl::MutexLock lock(&mu_);
-    if (pending_.size() >= max_pending_) return false;
+    if (stopping_ || pending_.size() >= max_pending_) return false;
     pending_.push_back(std::move(op));
     return true;
   }
@@ -65,13 +67,10 @@ class CommitQueue {
                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue->mu_) { return queue->stopping_ || !queue->pending_.empty(); },
             this));
         if (pending_.empty()) return;  // stopping, and nothing left
-        if (pending_.size() <= max_group_) {
-          group.swap(pending_);
-        } else {
-          group.assign(std::make_move_iterator(pending_.begin()),
-                       std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(max_group_)));
-          pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(max_group_));
-        }
+        // A deque: taking a group from the front never moves the ops left behind, while Submit waits on the lock.
+        const auto end = pending_.begin() + static_cast<std::ptrdiff_t>(std::min(pending_.size(), max_group_));
+        group.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(end));
+        pending_.erase(pending_.begin(), end);
       }
       // Outside the lock: while this group is written and synced, the next one gathers.
       commit_(group);
@@ -83,7 +82,7 @@ class CommitQueue {
   const std::size_t max_group_;
   const Commit commit_;
   absl::Mutex mu_;
-  std::vector<Op> pending_ ABSL_GUARDED_BY(mu_);
+  std::deque<Op> pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Last member: the threads start after everything they use exists.
   std::vector<std::thread> threads_;

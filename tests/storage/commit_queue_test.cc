@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace clientreg::storage {
@@ -64,6 +65,28 @@ TEST(CommitQueueTest, SeveralCommittersCommitEveryOpExactlyOnce) {
   }
   for (int i = 0; i < kOps; ++i) ASSERT_EQ(committed[static_cast<std::size_t>(i)].load(), 1) << i;
   EXPECT_LE(max_concurrent.load(), 3);
+}
+
+// With two committers, a group still being answered (its commit has not returned) does not hold up the next one.
+TEST(CommitQueueTest, SecondCommitterCommitsWhileTheFirstIsBusy) {
+  absl::Notification first_entered, second_committed, release_first;
+  std::atomic<int> commits{0};
+  {
+    CommitQueue<int> queue(/*max_pending=*/100, /*max_group=*/100, /*committers=*/2, [&](std::vector<int>&) {
+      if (++commits == 1) {
+        first_entered.Notify();
+        release_first.WaitForNotificationWithTimeout(absl::Seconds(30));
+      } else {
+        second_committed.Notify();
+      }
+    });
+    ASSERT_TRUE(queue.Submit(1));
+    first_entered.WaitForNotification();
+    ASSERT_TRUE(queue.Submit(2));
+    EXPECT_TRUE(second_committed.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    release_first.Notify();
+  }
+  EXPECT_EQ(commits.load(), 2);
 }
 
 TEST(CommitQueueTest, GathersWhatArrivesDuringACommitIntoOneGroup) {
