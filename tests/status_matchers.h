@@ -13,10 +13,20 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& status_or) {
   return status_or.status();
 }
 
+// Evaluates its argument once: the failure message shows the status the call returned, not a second call's.
+inline ::testing::AssertionResult IsOk(const absl::Status& status) {
+  if (status.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << status;
+}
+template <typename T>
+::testing::AssertionResult IsOk(const absl::StatusOr<T>& status_or) {
+  return IsOk(status_or.status());
+}
+
 }  // namespace clientreg::testing
 
-#define EXPECT_OK(expr) EXPECT_TRUE(::clientreg::testing::StatusOf(expr).ok()) << ::clientreg::testing::StatusOf(expr)
-#define ASSERT_OK(expr) ASSERT_TRUE(::clientreg::testing::StatusOf(expr).ok()) << ::clientreg::testing::StatusOf(expr)
+#define EXPECT_OK(expr) EXPECT_TRUE(::clientreg::testing::IsOk(expr))
+#define ASSERT_OK(expr) ASSERT_TRUE(::clientreg::testing::IsOk(expr))
 
 #define CLIENTREG_TEST_CONCAT_INNER_(a, b) a##b
 #define CLIENTREG_TEST_CONCAT_(a, b) CLIENTREG_TEST_CONCAT_INNER_(a, b)
