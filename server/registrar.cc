@@ -128,6 +128,9 @@ void Registrar::Store(std::shared_ptr<Pending> pending, int attempt, RegisterDon
         if (absl::IsAlreadyExists(written) && attempt + 1 < kMaxIdAttempts) {
           return Store(std::move(pending), attempt + 1, std::move(done));
         }
+        // Overload, not a fault: the store refused before writing. One error line per refused request would only
+        // add to the load (the gateway answers 503 with Retry-After either way).
+        if (absl::IsResourceExhausted(written)) return done(absl::ResourceExhaustedError("the service is overloaded"));
         if (!written.ok()) {
           common::Log(common::LogLevel::kError, "register_write_failed", {{"error", std::string(written.message())}});
           // Whatever the store said, the client was not registered: the caller may retry (503, never 201).

@@ -34,7 +34,8 @@ class Registrar {
   // `store` and `clock` must outlive the Registrar.
   Registrar(storage::ClientStore* store, const common::Clock* clock, MetadataValidator validator, Options options);
 
-  // Registers a client: INVALID_ARGUMENT with a RegistrationError payload for bad metadata; UNAVAILABLE when the
+  // Registers a client: INVALID_ARGUMENT with a RegistrationError payload for bad metadata; RESOURCE_EXHAUSTED when
+  // the store has too many writes waiting (nothing was tried); UNAVAILABLE when the
   // durable write failed (nothing was stored). On success the client is durable, and the answer carries the
   // client_secret (for a secret-based auth method) and the registration access token in plaintext exactly this once,
   // with registration_client_uri = RegistrationClientUri(issuer, client_id). The store keeps only their digests.

@@ -27,7 +27,8 @@ class ClientStore {
 
   // Writes a new client and, when it holds a registration access token digest, the index from that digest to the
   // client, in one durable write. AlreadyExists if `client.client_id()` is already stored (of concurrent Creates of
-  // one id, exactly one succeeds); InvalidArgument if it is empty; Unavailable if the write failed.
+  // one id, exactly one succeeds); InvalidArgument if it is empty; Unavailable if the write failed;
+  // ResourceExhausted, without trying, if the store already has too many writes waiting for the disk.
   [[nodiscard]] virtual absl::Status Create(const clientreg::v1::StoredClient& client) = 0;
 
   // Create without waiting: `done` is called exactly once with what Create would return, on the store's own thread

@@ -190,7 +190,7 @@ class RocksDbClientStore final : public ClientStore {
                          std::move(done)};
     if (!creates_.Submit(std::move(create))) {
       // Submit leaves `create` whole when it refuses it.
-      return create.done(absl::UnavailableError("too many writes are waiting for the disk"));
+      return create.done(absl::ResourceExhaustedError("too many writes are waiting for the disk"));
     }
   }
 
@@ -358,7 +358,7 @@ class RocksDbClientStore final : public ClientStore {
   // is never forgotten. Concurrent synced writers are batched by RocksDB's group commit into one sync.
   static constexpr bool kSynced = true;
   static constexpr bool kNotSynced = false;
-  // Creates waiting for the disk beyond this are refused (Unavailable, 503): under overload, a fast "try again"
+  // Creates waiting for the disk beyond this are refused (ResourceExhausted, 503): under overload, a fast "try again"
   // beats an ever longer queue. A few thousand is a second or more of a slow disk's syncs.
   static constexpr std::size_t kMaxPendingCreates = 4096;
   // Creates per synced batch; more rarely wait, and a bound keeps one batch's callbacks from delaying the next.

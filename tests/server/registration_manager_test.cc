@@ -30,6 +30,7 @@
 #include "server/server_config.h"
 #include "server/server_metadata.h"
 #include "storage/rocksdb_client_store.h"
+#include "tests/server/store_fixture.h"
 #include "tests/status_matchers.h"
 
 namespace clientreg::server {
@@ -539,6 +540,55 @@ TEST_F(RegistrationManagerTest, ConcurrentUpdatesNeverResurrectADeletedClient) {
   EXPECT_TRUE(absl::IsNotFound(store_->Get(info.client_id()).status()));
   EXPECT_TRUE(absl::IsUnauthenticated(Get(info.client_id(), info.registration_access_token()).status()));
   EXPECT_TRUE(absl::IsUnauthenticated(manager_->Update(Put(info, AppMetadata())).status()));
+}
+
+// A store whose next Creates answer the scripted statuses (without writing); later ones reach the real store.
+class ScriptedCreateStore final : public testing::ForwardingClientStore {
+ public:
+  ScriptedCreateStore(storage::ClientStore* store, std::vector<absl::Status> answers)
+      : ForwardingClientStore(store), answers_(std::move(answers)) {}
+
+  absl::Status Create(const StoredClient& client) override {
+    ids_.push_back(client.client_id());
+    if (next_ < answers_.size()) return answers_[next_++];
+    return store()->Create(client);
+  }
+  const std::vector<std::string>& ids() const { return ids_; }
+
+ private:
+  std::vector<absl::Status> answers_;
+  std::size_t next_ = 0;
+  std::vector<std::string> ids_;
+};
+
+// An id collision is retried under a fresh id, at most three attempts in all; a full store queue is overload
+// (RESOURCE_EXHAUSTED, 503 at the gateway), a failed write UNAVAILABLE; neither ever registers anything.
+TEST_F(RegistrationManagerTest, RegisterRetriesIdCollisionsAndReportsOverloadAndFailures) {
+  const auto registrar_over = [&](ScriptedCreateStore& store) {
+    return Registrar(&store, &clock_, MetadataValidator(config_.limits(), config_.registration()),
+                     RegistrarOptions(config_, server_key_));
+  };
+  {
+    ScriptedCreateStore store(store_.get(), {absl::AlreadyExistsError("taken")});
+    ASSERT_OK_AND_ASSIGN(const ClientInformation info, registrar_over(store).Register(AppMetadata()));
+    ASSERT_EQ(store.ids().size(), 2u);
+    EXPECT_NE(store.ids()[0], store.ids()[1]);
+    EXPECT_EQ(info.client_id(), store.ids()[1]);
+    EXPECT_EQ(Stored(info.client_id()).client_id(), info.client_id());
+  }
+  {
+    ScriptedCreateStore store(store_.get(), std::vector<absl::Status>(3, absl::AlreadyExistsError("taken")));
+    EXPECT_TRUE(absl::IsUnavailable(registrar_over(store).Register(AppMetadata()).status()));
+    EXPECT_EQ(store.ids().size(), 3u);
+  }
+  {
+    ScriptedCreateStore store(store_.get(), {absl::ResourceExhaustedError("queue full")});
+    EXPECT_TRUE(absl::IsResourceExhausted(registrar_over(store).Register(AppMetadata()).status()));
+  }
+  {
+    ScriptedCreateStore store(store_.get(), {absl::UnavailableError("disk")});
+    EXPECT_TRUE(absl::IsUnavailable(registrar_over(store).Register(AppMetadata()).status()));
+  }
 }
 
 TEST_F(RegistrationManagerTest, ServiceAnswersWithGrpcStatusesAndDetails) {
