@@ -217,7 +217,14 @@ Router::Done Router::Replier(std::string origin, std::string allow, Done done) c
     // RFC 9110 §15.5.6: a 405 carries Allow; the router's own 405s have theirs already, the server's do not.
     const bool has_allow = std::any_of(response.headers.begin(), response.headers.end(),
                                        [](const auto& field) { return field.first == "Allow"; });
-    if (response.status == 405 && !has_allow) response.headers.emplace_back("Allow", allow);
+    if (response.status == 405 && !has_allow) {
+      // The server refused the only method this endpoint has: that is its fault, not a 405 with an empty Allow.
+      if (allow.empty()) {
+        response = ErrorResponse(500, common::kServerError, "internal error");
+      } else {
+        response.headers.emplace_back("Allow", allow);
+      }
+    }
     AddCors(origin, response);
     done(std::move(response));
   };
