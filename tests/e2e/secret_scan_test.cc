@@ -1,5 +1,9 @@
-// Registers clients, then reads every key and value of every RocksDB column family: no issued secret may appear in
-// plaintext (spec.md §7, checklist 70), while its digest must (so the scan really sees the records).
+// Registers clients, then reads every key and value of every RocksDB column family and every file of the data dir:
+// no issued client secret or registration access token may appear in plaintext (spec.md §7, checklist 70), while
+// its digest must (so the scan really sees the records).
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -29,6 +33,8 @@ TEST_F(SecretScanTest, NoPlaintextSecretInAnyKeyOrValue) {
     ASSERT_TRUE(response.has_value());
     ASSERT_EQ(response->status, 201);
     secrets.push_back(JsonView(response->body).String("client_secret").value_or(""));
+    ASSERT_EQ(secrets.back().size(), 43u);
+    secrets.push_back(JsonView(response->body).String("registration_access_token").value_or(""));
     ASSERT_EQ(secrets.back().size(), 43u);
   }
   StopGateway();
@@ -62,6 +68,19 @@ TEST_F(SecretScanTest, NoPlaintextSecretInAnyKeyOrValue) {
     EXPECT_NE(everything.find(digest), std::string::npos) << "digest missing: the scan did not see the record";
   }
   for (rocksdb::ColumnFamilyHandle* handle : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+
+  // Nor in any file of the data dir as bytes on disk: WAL, SST files, MANIFEST, RocksDB's own LOG, the key file.
+  int files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir())) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ++files;
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(bytes.find(secret), std::string::npos) << "plaintext secret in " << entry.path();
+    }
+  }
+  EXPECT_GT(files, 3);
 }
 
 }  // namespace
