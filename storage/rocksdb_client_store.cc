@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -122,6 +123,9 @@ struct OpenDb {
   std::string path;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  // Which open of the store this is (1, 2, ...): tells a reopened database from the one that failed, which an
+  // address cannot (the new OpenDb is often allocated where the old one was).
+  uint64_t generation = 0;
 
   rocksdb::ColumnFamilyHandle* clients() const { return handles[kClients]; }
   rocksdb::ColumnFamilyHandle* token_index() const { return handles[kTokenIndex]; }
@@ -425,7 +429,7 @@ class RocksDbClientStore final : public ClientStore {
       const std::shared_lock<std::shared_mutex> lock(mutex_);
       if (db_ != nullptr) return operation(*db_);
     }
-    Reopen(nullptr, absl::UnavailableError("no open database"));
+    Reopen(std::nullopt, absl::UnavailableError("no open database"));
     const std::shared_lock<std::shared_mutex> lock(mutex_);
     if (db_ != nullptr) return operation(*db_);
     return absl::UnavailableError(absl::StrCat("the store at ", path_, " cannot be opened"));
@@ -436,7 +440,7 @@ class RocksDbClientStore final : public ClientStore {
   // fails, the database is reopened once the shared lock is released, so that later writes work again.
   template <typename Prepare>
   absl::Status WriteBatchWithDb(bool sync, std::string_view context, Prepare prepare) {
-    const OpenDb* failed_db = nullptr;
+    std::optional<uint64_t> failed_generation;
     const absl::Status status = WithDb([&](const OpenDb& open) -> absl::Status {
       rocksdb::WriteBatch batch;
       RETURN_IF_ERROR(prepare(open, batch));
@@ -444,27 +448,30 @@ class RocksDbClientStore final : public ClientStore {
       rocksdb::WriteOptions options;
       options.sync = sync;
       const rocksdb::Status written = open.db->Write(options, &batch);
-      if (!written.ok()) failed_db = &open;
+      if (!written.ok()) failed_generation = open.generation;
       return FromRocksDbStatus(written, ToAbsl(context));
     });
-    if (failed_db != nullptr) Reopen(failed_db, status);
+    if (failed_generation.has_value()) Reopen(failed_generation, status);
     return status;
   }
 
   // RocksDB 7.8 keeps refusing writes after a failed WAL write, and Resume() cannot clear that; only a reopen
   // (which replays the WAL, as a restart would) can. One failed disk write must not become 503s until a restart.
-  // `failed` is the database that failed (null: none is open); if another thread has replaced it meanwhile, the
-  // new one is left alone.
-  void Reopen(const OpenDb* failed, const absl::Status& failure) const {
+  // `failed` is the generation of the database that failed (nullopt: none is open); if another thread has replaced
+  // it meanwhile, the new one is left alone.
+  void Reopen(std::optional<uint64_t> failed, const absl::Status& failure) const {
     const std::unique_lock<std::shared_mutex> lock(mutex_);
-    if (db_.get() != failed) return;
+    const std::optional<uint64_t> current =
+        db_ != nullptr ? std::optional<uint64_t>(db_->generation) : std::optional<uint64_t>();
+    if (current != failed) return;
     db_.reset();
     absl::StatusOr<std::unique_ptr<OpenDb>> reopened = OpenDatabase(path_, env_, block_cache_);
     if (reopened.ok()) {
       db_ = *std::move(reopened);
+      db_->generation = ++last_generation_;  // under the exclusive lock
       common::Log(common::LogLevel::kWarning, "rocksdb_reopened",
                   {{"path", path_}, {"after", std::string(failure.message())}});
-    } else if (failed != nullptr) {
+    } else if (failed.has_value()) {
       // Logged once per outage: while the disk keeps failing, every operation retries quietly.
       common::Log(common::LogLevel::kError, "rocksdb_reopen_failed",
                   {{"path", path_}, {"error", std::string(reopened.status().message())}});
@@ -521,7 +528,11 @@ class RocksDbClientStore final : public ClientStore {
   rocksdb::Env* const env_;
   const std::shared_ptr<rocksdb::Cache> block_cache_;
   // Shared by every operation; exclusive only while a failed database is replaced.
+  // Reader-preferring (glibc), which ScanFrom's visitors rely on: they read from the store while the scan holds the
+  // lock shared, and a writer-preferring lock would deadlock them behind a waiting reopen.
   mutable std::shared_mutex mutex_;
+  // The generation of the last database opened by Reopen; the first open is 0.
+  mutable uint64_t last_generation_ = 0;
   // Null only while the disk refuses a reopen.
   mutable std::unique_ptr<OpenDb> db_;
   // Per client id, held by every check-then-write: Create, Update, Delete and RecordLastUsed.
