@@ -84,8 +84,9 @@ bool Contains(const RepeatedPtrField<std::string>& list, std::string_view value)
 }
 
 // Why `text` cannot be shown as text, or "" if it can: it must be UTF-8 (RFC 3629: no overlong forms, surrogates or
-// code points past U+10FFFF) without control characters (Unicode Cc: C0, DEL, C1), which can hide or rearrange
-// what a consent screen shows. NUL is a C0 control.
+// code points past U+10FFFF) without control characters (Unicode Cc: C0, DEL, C1) or bidirectional embeddings,
+// overrides and isolates (U+202A-U+202E, U+2066-U+2069), which can hide or rearrange what a consent screen shows
+// ("Trojan Source", CVE-2021-42574). NUL is a C0 control.
 std::string TextProblem(std::string_view text) {
   constexpr char kNotUtf8[] = "is not valid UTF-8";
   size_t i = 0;
@@ -119,6 +120,10 @@ std::string TextProblem(std::string_view text) {
       return kNotUtf8;
     }
     if (code_point < 0x20 || (code_point >= 0x7F && code_point <= 0x9F)) return "contains a control character";
+    if ((code_point >= 0x202A && code_point <= 0x202E) || (code_point >= 0x2066 && code_point <= 0x2069)) {
+      return "contains a bidirectional control character (U+202A-U+202E, U+2066-U+2069), which can disguise how "
+             "the text is shown";
+    }
     i += length;
   }
   return "";
@@ -180,16 +185,21 @@ absl::Status CheckVariants(const Limits& limits, const std::string& name,
   return absl::OkStatus();
 }
 
-// spec.md §10: native when there is a redirect URI and each one is loopback http or a private-use scheme.
+// spec.md §10: native when any redirect URI is a private-use scheme (only a native client can own one), or when
+// there is at least one and each is loopback http; web otherwise (https alone, or no redirect URI).
 std::string InferApplicationType(const std::vector<RedirectUriKind>& kinds) {
-  const bool native = !kinds.empty() && std::none_of(kinds.begin(), kinds.end(), [](RedirectUriKind kind) {
-    return kind == RedirectUriKind::kHttps;
-  });
+  const auto is = [](RedirectUriKind wanted) { return [wanted](RedirectUriKind kind) { return kind == wanted; }; };
+  const bool native = std::any_of(kinds.begin(), kinds.end(), is(RedirectUriKind::kPrivateUse)) ||
+                      (!kinds.empty() && std::all_of(kinds.begin(), kinds.end(), is(RedirectUriKind::kLoopbackHttp)));
   return native ? "native" : "web";
 }
 
-// spec.md §6 steps 1-6: the count, each URI in order, then the application_type "web" rule. Returns each URI's kind.
-absl::StatusOr<std::vector<RedirectUriKind>> CheckRedirectUris(const Limits& limits, const ClientMetadata& requested) {
+// spec.md §6 steps 1-6: the count, each URI in order (and not twice), then the application_type "web" rule. Returns
+// each URI's kind.
+absl::StatusOr<std::vector<RedirectUriKind>> CheckRedirectUris(const Limits& limits, const RegistrationPolicy& policy,
+                                                               const ClientMetadata& requested) {
+  const PrivateUseSchemes private_use =
+      policy.require_reverse_domain_schemes() ? PrivateUseSchemes::kReverseDomainOnly : PrivateUseSchemes::kAny;
   std::vector<RedirectUriKind> kinds;
   const RepeatedPtrField<std::string>& uris = requested.redirect_uris().values();
   if (static_cast<size_t>(uris.size()) > limits.max_redirect_uris()) {
@@ -203,23 +213,24 @@ absl::StatusOr<std::vector<RedirectUriKind>> CheckRedirectUris(const Limits& lim
     if (uri.size() > limits.max_redirect_uri_bytes()) {
       return ValueError(InvalidRedirectUri, field, uri, TooLong(limits.max_redirect_uri_bytes()));
     }
-    const absl::StatusOr<RedirectUriKind> kind = ClassifyRedirectUri(uri);
+    const absl::StatusOr<RedirectUriKind> kind = ClassifyRedirectUri(uri, private_use);
     if (!kind.ok()) return ValueError(InvalidRedirectUri, field, uri, std::string(kind.status().message()));
+    // The authorization server compares byte for byte (RFC 3986 §6.2.1), so only an identical URI is a repeat.
+    if (const auto earlier = std::find(uris.begin(), uris.begin() + i, uri); earlier != uris.begin() + i) {
+      return ValueError(
+          InvalidRedirectUri, field, uri,
+          "is the same URI as " + IndexedField("redirect_uris", earlier - uris.begin()) + "; register each URI once");
+    }
     kinds.push_back(*kind);
   }
-  // OpenID Connect Registration §2, spec.md §6 step 5: native clients own private-use schemes; a web client, explicit
-  // or inferred (a private-use scheme beside an https URI), may not register one. Otherwise the client would be
-  // stored as "web" with a URI that its own PUT of the same metadata refuses.
-  const bool explicit_type = requested.has_application_type();
-  if ((explicit_type ? requested.application_type() : InferApplicationType(kinds)) == "web") {
+  // OpenID Connect Registration §2, spec.md §6 step 5: native clients own private-use schemes, so a client that says
+  // it is web may not register one. An inferred type is never web with one (InferApplicationType).
+  if (requested.has_application_type() && requested.application_type() == "web") {
     for (int i = 0; i < uris.size(); ++i) {
       if (kinds[i] == RedirectUriKind::kPrivateUse) {
         return ValueError(InvalidRedirectUri, IndexedField("redirect_uris", i), uris[i],
-                          explicit_type ? "a private-use scheme is allowed only for native clients, and "
-                                          "application_type is 'web' (OpenID Connect Registration Section 2)"
-                                        : "a private-use scheme is allowed only for native clients, and a client "
-                                          "that also registers an https redirect URI is 'web' (OpenID Connect "
-                                          "Registration Section 2); send application_type 'native' to register both");
+                          "a private-use scheme is allowed only for native clients, and application_type is 'web' "
+                          "(OpenID Connect Registration Section 2)");
       }
     }
   }
@@ -415,7 +426,7 @@ absl::Status CheckAcrossFields(const ClientMetadata& metadata) {
                       "needs the client's public keys in jwks or jwks_uri");
   }
   const RepeatedPtrField<std::string>& grants = metadata.grant_types().values();
-  const bool code_grant = Contains(grants, "authorization_code");
+  const bool code_grant = Contains(grants, kAuthorizationCodeGrant);
   const bool code_response = Contains(metadata.response_types().values(), "code");
   // RFC 7591 §2.1: each grant type registered with the response type it needs, and the reverse.
   if (code_grant && !code_response) {
@@ -427,12 +438,13 @@ absl::Status CheckAcrossFields(const ClientMetadata& metadata) {
     return FieldError(InvalidClientMetadata, "response_types",
                       "the response type 'code' needs the grant type 'authorization_code' (RFC 7591 Section 2.1)");
   }
-  if (Contains(grants, "refresh_token") && !code_grant) {
+  // spec.md §10: refresh tokens come with an authorization code or a device code here, never on their own.
+  if (Contains(grants, kRefreshTokenGrant) && !code_grant && !Contains(grants, kDeviceCodeGrant)) {
     return FieldError(InvalidClientMetadata, "grant_types",
-                      "'refresh_token' needs 'authorization_code': refresh tokens are issued only with authorization "
-                      "codes here");
+                      "'refresh_token' needs 'authorization_code' or the device_code grant beside it: refresh tokens "
+                      "are issued only with those here");
   }
-  if (Contains(grants, "client_credentials") && method == "none") {
+  if (Contains(grants, kClientCredentialsGrant) && method == "none") {
     return FieldError(InvalidClientMetadata, "grant_types",
                       "'client_credentials' is for confidential clients only, and token_endpoint_auth_method is "
                       "'none' (RFC 6749 Section 4.4)");
@@ -453,7 +465,7 @@ MetadataValidator::MetadataValidator(Limits limits, RegistrationPolicy policy)
 absl::StatusOr<ClientMetadata> MetadataValidator::Validate(const ClientMetadata& requested) const {
   ClientMetadata result = requested;
 
-  ASSIGN_OR_RETURN(const std::vector<RedirectUriKind> kinds, CheckRedirectUris(limits_, requested));
+  ASSIGN_OR_RETURN(const std::vector<RedirectUriKind> kinds, CheckRedirectUris(limits_, policy_, requested));
   if (requested.has_application_type()) {
     const std::string& type = requested.application_type();
     if (type != "web" && type != "native") {
@@ -479,7 +491,7 @@ absl::StatusOr<ClientMetadata> MetadataValidator::Validate(const ClientMetadata&
     RETURN_IF_ERROR(CheckResponseTypes(limits_, requested.response_types().values()));
   } else {
     StringList* responses = result.mutable_response_types();
-    if (Contains(result.grant_types().values(), "authorization_code")) responses->add_values("code");
+    if (Contains(result.grant_types().values(), kAuthorizationCodeGrant)) responses->add_values("code");
   }
 
   const ValueCheck text = [this](const std::string& field, const std::string& value) {
@@ -495,10 +507,13 @@ absl::StatusOr<ClientMetadata> MetadataValidator::Validate(const ClientMetadata&
   RETURN_IF_ERROR(CheckVariants(limits_, "client_uri", requested.client_uri_localized(), web_url));
   if (requested.has_logo_uri()) RETURN_IF_ERROR(web_url("logo_uri", requested.logo_uri()));
   RETURN_IF_ERROR(CheckVariants(limits_, "logo_uri", requested.logo_uri_localized(), web_url));
-  if (requested.has_scope()) {
+  // spec.md §10: agents that discovered no scopes send "scope": "", which means no scope, like an absent one.
+  if (requested.has_scope() && !requested.scope().empty()) {
     RETURN_IF_ERROR(CheckScope(limits_, policy_, requested.scope()));
   } else if (policy_.has_default_scope()) {
     result.set_scope(policy_.default_scope());
+  } else {
+    result.clear_scope();
   }
   if (requested.has_contacts()) RETURN_IF_ERROR(CheckContacts(limits_, requested.contacts().values()));
   if (requested.has_tos_uri()) RETURN_IF_ERROR(web_url("tos_uri", requested.tos_uri()));

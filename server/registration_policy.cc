@@ -19,14 +19,24 @@ bool IsSupported(const std::string_view (&supported)[N], const std::string& valu
   return std::find(std::begin(supported), std::end(supported), value) != std::end(supported);
 }
 
-bool Contains(const RepeatedPtrField<std::string>& list, const std::string& value) {
+template <size_t N>
+std::string JoinAll(const std::string_view (&values)[N]) {
+  std::string joined;
+  for (const std::string_view value : values) {
+    if (!joined.empty()) joined += ", ";
+    joined += value;
+  }
+  return joined;
+}
+
+bool Contains(const RepeatedPtrField<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
 // A non-empty list without duplicates whose entries pass `allowed`; `what` says what `allowed` means.
 template <typename Predicate>
 absl::Status CheckList(const char* field, const RepeatedPtrField<std::string>& list, Predicate allowed,
-                       const char* what) {
+                       const std::string& what) {
   if (list.empty()) return absl::InvalidArgumentError(absl::StrCat("registration.", field, " must not be empty"));
   std::set<std::string> seen;
   for (const std::string& value : list) {
@@ -44,13 +54,14 @@ absl::Status CheckList(const char* field, const RepeatedPtrField<std::string>& l
 
 RegistrationPolicy DefaultRegistrationPolicy() {
   RegistrationPolicy policy;
-  policy.add_default_grant_types("authorization_code");
+  policy.add_default_grant_types(std::string(kAuthorizationCodeGrant));
   policy.set_default_token_endpoint_auth_method("client_secret_basic");
-  for (const std::string_view grant : kSupportedGrantTypes) policy.add_allowed_grant_types(std::string(grant));
+  for (const std::string_view grant : kDefaultAllowedGrantTypes) policy.add_allowed_grant_types(std::string(grant));
   for (const std::string_view method : kSupportedTokenEndpointAuthMethods) {
     policy.add_allowed_token_endpoint_auth_methods(std::string(method));
   }
   policy.set_client_secret_lifetime_seconds(0);
+  policy.set_require_reverse_domain_schemes(false);
   return policy;
 }
 
@@ -58,15 +69,15 @@ absl::Status ValidateRegistrationPolicy(const RegistrationPolicy& policy) {
   RETURN_IF_ERROR(CheckList(
       "allowed_grant_types", policy.allowed_grant_types(),
       [](const std::string& grant) { return IsSupported(kSupportedGrantTypes, grant); },
-      "a supported grant type (authorization_code, refresh_token, client_credentials)"));
+      "a supported grant type (" + JoinAll(kSupportedGrantTypes) + ")"));
   RETURN_IF_ERROR(CheckList(
       "allowed_token_endpoint_auth_methods", policy.allowed_token_endpoint_auth_methods(),
       [](const std::string& method) { return IsSupported(kSupportedTokenEndpointAuthMethods, method); },
-      "a supported method (client_secret_basic, client_secret_post, none, private_key_jwt)"));
+      "a supported method (" + JoinAll(kSupportedTokenEndpointAuthMethods) + ")"));
   RETURN_IF_ERROR(CheckList(
       "default_grant_types", policy.default_grant_types(),
       [&](const std::string& grant) { return Contains(policy.allowed_grant_types(), grant); },
-      "in allowed_grant_types"));
+      std::string("in allowed_grant_types")));
 
   if (!policy.has_default_token_endpoint_auth_method()) {
     return absl::InvalidArgumentError("registration.default_token_endpoint_auth_method must be set");
@@ -78,11 +89,12 @@ absl::Status ValidateRegistrationPolicy(const RegistrationPolicy& policy) {
   }
   // A default that every request omitting grant_types would fail on is a configuration error, not a client's.
   const auto& defaults = policy.default_grant_types();
-  if (Contains(defaults, "refresh_token") && !Contains(defaults, "authorization_code")) {
+  if (Contains(defaults, kRefreshTokenGrant) && !Contains(defaults, kAuthorizationCodeGrant) &&
+      !Contains(defaults, kDeviceCodeGrant)) {
     return absl::InvalidArgumentError(
-        "registration.default_grant_types: refresh_token needs authorization_code beside it");
+        "registration.default_grant_types: refresh_token needs authorization_code or device_code beside it");
   }
-  if (Contains(defaults, "client_credentials") && method == "none") {
+  if (Contains(defaults, kClientCredentialsGrant) && method == "none") {
     return absl::InvalidArgumentError(
         "registration.default_grant_types: client_credentials needs a confidential default "
         "token_endpoint_auth_method, not 'none' (RFC 6749 section 4.4)");

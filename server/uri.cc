@@ -149,11 +149,14 @@ std::string_view SchemePrefix(std::string_view text) {
   return IsScheme(scheme) ? scheme : std::string_view();
 }
 
-// Schemes that execute or embed content rather than name a place to return to (RFC 9700 §4.1, spec.md §6 step 5).
-bool IsForbiddenScheme(std::string_view scheme) {
+// Schemes that execute or embed content, reach the file system, or name a transport rather than a place to return
+// to (RFC 9700 §4.1, spec.md §6 step 5). No configuration admits them.
+constexpr std::string_view kDeniedSchemes[] = {"javascript", "data",        "vbscript", "file", "about", "blob",
+                                               "filesystem", "view-source", "ws",       "wss",  "ftp"};
+
+bool IsDeniedScheme(std::string_view scheme) {
   const std::string lower = Lower(scheme);
-  return lower == "javascript" || lower == "data" || lower == "vbscript" || lower == "file" || lower == "about" ||
-         lower == "blob";
+  return std::find(std::begin(kDeniedSchemes), std::end(kDeniedSchemes), lower) != std::end(kDeniedSchemes);
 }
 
 // Host and port rules for http and https: a DNS name or an IPv4/IPv6 address, and a port of 0-65535 if any.
@@ -201,6 +204,10 @@ absl::StatusOr<Uri> ParseUri(std::string_view text) {
     if (c == '%' && !(i + 2 < text.size() && IsHexDigit(text[i + 1]) && IsHexDigit(text[i + 2]))) {
       return absl::InvalidArgumentError(
           absl::StrCat("has a '%' not followed by two hex digits at offset ", i, " (RFC 3986 Section 2.1)"));
+    }
+    // A decoded NUL truncates the URI in C strings and in many comparisons downstream of the authorization server.
+    if (c == '%' && text[i + 1] == '0' && text[i + 2] == '0') {
+      return absl::InvalidArgumentError(absl::StrCat("has a percent-encoded NUL (%00) at offset ", i));
     }
   }
   const size_t colon = text.find(':');
@@ -262,13 +269,16 @@ bool IsDnsHostName(std::string_view host) {
   return !hex;
 }
 
-bool IsLoopbackHost(std::string_view host) { return host == "127.0.0.1" || host == "[::1]" || host == "localhost"; }
+bool IsLoopbackHost(std::string_view host) {
+  return host == "127.0.0.1" || host == "[::1]" || Lower(host) == "localhost";
+}
 
-absl::StatusOr<RedirectUriKind> ClassifyRedirectUri(std::string_view text) {
+absl::StatusOr<RedirectUriKind> ClassifyRedirectUri(std::string_view text, PrivateUseSchemes private_use) {
   // Named before any syntax fault, so `javascript:alert("x")` is refused for its scheme, not for its quotes.
-  if (IsForbiddenScheme(SchemePrefix(text))) {
+  if (IsDeniedScheme(SchemePrefix(text))) {
     return absl::InvalidArgumentError(
-        "uses a scheme never allowed for redirect URIs (javascript, data, vbscript, file, about, blob)");
+        "uses a scheme never allowed for redirect URIs (javascript, data, vbscript, file, about, blob, filesystem, "
+        "view-source, ws, wss, ftp)");
   }
   ASSIGN_OR_RETURN(const Uri uri, ParseUri(text));
   if (uri.fragment.has_value()) {
@@ -278,6 +288,8 @@ absl::StatusOr<RedirectUriKind> ClassifyRedirectUri(std::string_view text) {
     // `http://127.0.0.1:1@evil.example/cb` would pass a naive loopback check.
     return absl::InvalidArgumentError("has userinfo (user:password@), which is not allowed");
   }
+  // RFC 3986 §3.1: schemes are case-insensitive, so `HTTP://evil.example/cb` gets the http rules below, never the
+  // private-use ones.
   const std::string scheme = Lower(uri.scheme);
   if (scheme == "https") {
     RETURN_IF_ERROR(CheckHttpHost(uri));
@@ -291,16 +303,22 @@ absl::StatusOr<RedirectUriKind> ClassifyRedirectUri(std::string_view text) {
     }
     return RedirectUriKind::kLoopbackHttp;
   }
-  if (scheme.find('.') == std::string::npos) {
-    return absl::InvalidArgumentError(
-        "uses a private-use scheme without a period; use a reverse domain name such as com.example.app (RFC 8252 "
-        "Section 7.1)");
+  if (uri.host_kind == HostKind::kNone && uri.path.empty() && !uri.query.has_value()) {
+    return absl::InvalidArgumentError("has nothing after its scheme");
   }
-  // RFC 8252 §7.1 writes `com.example.app:/path` (or `://`). Requiring the slash also refuses `example.com:8080/cb`,
-  // a host and port missing their `https://` that would otherwise parse as the scheme `example.com`.
+  // RFC 8252 §7.1 writes `com.example.app:/path` (or `://`). Requiring the slash also refuses `example.com:8080/cb`
+  // and `localhost:3000/cb`, a host and port missing their `https://` or `http://` that would otherwise parse as a
+  // private-use scheme, and `urn:ietf:wg:oauth:2.0:oob`, which names no place to return to.
   if (uri.host_kind == HostKind::kNone && (uri.path.empty() || uri.path.front() != '/')) {
     return absl::InvalidArgumentError(
         "has a private-use scheme not followed by '/', as in com.example.app:/callback (RFC 8252 Section 7.1)");
+  }
+  // RFC 8252 §8.4 says a scheme without a period SHOULD be refused; real agents register `cursor://...` and
+  // `vscode://...`, so that is a deployment's choice (spec.md §6 step 5).
+  if (private_use == PrivateUseSchemes::kReverseDomainOnly && scheme.find('.') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        "uses a private-use scheme without a period, and this server requires a reverse domain name such as "
+        "com.example.app (RFC 8252 Section 7.1)");
   }
   return RedirectUriKind::kPrivateUse;
 }

@@ -1,8 +1,11 @@
 #include "server/metadata_validator.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_join.h"
 #include "common/limits.h"
 #include "common/registration_error.h"
 #include "gmock/gmock.h"
@@ -254,13 +257,21 @@ TEST_F(MetadataValidatorTest, OneBadUriAmongGoodOnesIsNamedByIndex) {
   EXPECT_THAT(DescriptionOf(result), HasSubstr("'http://c.example/c'"));
 }
 
+// The deny list holds whatever require_reverse_domain_schemes says, for native clients too.
 TEST_F(MetadataValidatorTest, RefusesDangerousSchemes) {
-  for (const char* uri : {"javascript:alert(1)", "JAVASCRIPT://c.example/%0aalert(1)", "data:text/html,hi",
-                          "vbscript:msgbox", "file:///etc/passwd", "about:blank", "blob:https://c.example/1"}) {
-    ClientMetadata requested;
-    requested.mutable_redirect_uris()->add_values(uri);
-    requested.set_application_type("native");
-    EXPECT_THAT(Validate(requested), IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]")) << uri;
+  for (const bool reverse_domain_only : {false, true}) {
+    policy_.set_require_reverse_domain_schemes(reverse_domain_only);
+    for (const char* uri :
+         {"javascript:alert(1)", "JAVASCRIPT://c.example/%0aalert(1)", "data:text/html,hi", "vbscript:msgbox",
+          "file:///etc/passwd", "about:blank", "blob:https://c.example/1", "filesystem:https://c.example/t/x",
+          "view-source:https://c.example/", "ws://127.0.0.1/cb", "WSS://c.example/cb", "ftp://c.example/cb"}) {
+      ClientMetadata requested;
+      requested.mutable_redirect_uris()->add_values(uri);
+      requested.set_application_type("native");
+      const absl::StatusOr<ClientMetadata> result = Validate(requested);
+      EXPECT_THAT(result, IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]")) << uri;
+      EXPECT_THAT(DescriptionOf(result), HasSubstr("never allowed")) << uri;
+    }
   }
 }
 
@@ -280,6 +291,19 @@ TEST_F(MetadataValidatorTest, AuthorizationCodeNeedsARedirectUri) {
 TEST_F(MetadataValidatorTest, PlainHttpOnlyOnLoopback) {
   EXPECT_THAT(Validate(R"pb(redirect_uris { values: "http://c.example/cb" })pb"),
               IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]"));
+  // The scheme compares ignoring case, so an upper-case HTTP gets the http rules, not the private-use ones.
+  for (const char* application_type : {"native", "web"}) {
+    ClientMetadata requested;
+    requested.mutable_redirect_uris()->add_values("HTTP://evil.example/cb");
+    requested.set_application_type(application_type);
+    const absl::StatusOr<ClientMetadata> result = Validate(requested);
+    EXPECT_THAT(result, IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]")) << application_type;
+    EXPECT_THAT(DescriptionOf(result), HasSubstr("127.0.0.1")) << application_type;
+  }
+  // Host names compare ignoring case too; the URI is stored as sent.
+  ASSERT_OK_AND_ASSIGN(const ClientMetadata upper, Validate(R"pb(redirect_uris { values: "http://LOCALHOST/cb" })pb"));
+  EXPECT_THAT(upper.redirect_uris().values(), ElementsAre("http://LOCALHOST/cb"));
+  EXPECT_EQ(upper.application_type(), "native");
   EXPECT_THAT(Validate(R"pb(redirect_uris { values: "http://c.example/cb" }
                             application_type: "native")pb"),
               IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]"));
@@ -299,12 +323,55 @@ TEST_F(MetadataValidatorTest, RefusesUserinfo) {
               IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]"));
 }
 
-TEST_F(MetadataValidatorTest, PrivateUseSchemesNeedAPeriod) {
-  ASSERT_OK_AND_ASSIGN(const ClientMetadata result,
-                       Validate(R"pb(redirect_uris { values: "com.example.app:/oauth2redirect" })pb"));
-  EXPECT_EQ(result.application_type(), "native");
-  EXPECT_THAT(Validate(R"pb(redirect_uris { values: "myapp://cb" })pb"),
+// spec.md §6 step 5: with or without a period by default; RFC 8252 §8.4's period when the deployment asks for it.
+TEST_F(MetadataValidatorTest, PrivateUseSchemesWithOrWithoutAPeriod) {
+  for (const char* uri :
+       {"com.example.app:/oauth2redirect", "myapp://cb", "cursor://anysphere.cursor-mcp/oauth/callback",
+        "vscode://publisher.extension/cb", "zed://auth"}) {
+    ClientMetadata requested;
+    requested.mutable_redirect_uris()->add_values(uri);
+    ASSERT_OK_AND_ASSIGN(const ClientMetadata result, Validate(requested));
+    EXPECT_EQ(result.application_type(), "native") << uri;
+    EXPECT_THAT(result.redirect_uris().values(), ElementsAre(uri));
+  }
+  EXPECT_THAT(Validate(R"pb(redirect_uris { values: "cursor:" })pb"),
               IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]"));
+}
+
+TEST_F(MetadataValidatorTest, RequireReverseDomainSchemes) {
+  policy_.set_require_reverse_domain_schemes(true);
+  EXPECT_OK(Validate(R"pb(redirect_uris { values: "com.example.app:/oauth2redirect" })pb"));
+  for (const char* uri : {"myapp://cb", "cursor://anysphere.cursor-mcp/oauth/callback", "zed://auth"}) {
+    ClientMetadata requested;
+    requested.mutable_redirect_uris()->add_values(uri);
+    requested.set_application_type("native");
+    const absl::StatusOr<ClientMetadata> result = Validate(requested);
+    EXPECT_THAT(result, IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]")) << uri;
+    EXPECT_THAT(DescriptionOf(result), HasSubstr("period")) << uri;
+  }
+  // https and loopback http are untouched by the option.
+  EXPECT_OK(Validate(R"pb(redirect_uris { values: "https://c.example/cb" values: "http://127.0.0.1/cb" })pb"));
+}
+
+TEST_F(MetadataValidatorTest, RefusesTheSameUriTwiceNamingBoth) {
+  const absl::StatusOr<ClientMetadata> result = Validate(R"pb(
+    redirect_uris { values: "https://c.example/cb" values: "http://127.0.0.1/cb" values: "https://c.example/cb" }
+  )pb");
+  EXPECT_THAT(result, IsRegistrationError(kInvalidRedirectUri, "redirect_uris[2]"));
+  EXPECT_THAT(DescriptionOf(result), HasSubstr("redirect_uris[0]"));
+  // Only an identical URI repeats: the authorization server compares byte for byte.
+  EXPECT_OK(Validate(R"pb(redirect_uris { values: "https://c.example/cb" values: "HTTPS://c.example/cb" })pb"));
+}
+
+TEST_F(MetadataValidatorTest, RefusesAPercentEncodedNul) {
+  for (const char* uri : {"https://c.example/cb%00", "http://127.0.0.1/cb?x=%00", "myapp://cb/%00"}) {
+    ClientMetadata requested;
+    requested.mutable_redirect_uris()->add_values(uri);
+    const absl::StatusOr<ClientMetadata> result = Validate(requested);
+    EXPECT_THAT(result, IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]")) << uri;
+    EXPECT_THAT(DescriptionOf(result), HasSubstr("NUL")) << uri;
+  }
+  EXPECT_OK(Validate(R"pb(redirect_uris { values: "https://c.example/cb%0A%20" })pb"));
 }
 
 TEST_F(MetadataValidatorTest, RefusesWildcardsAndOtherBadHosts) {
@@ -331,6 +398,12 @@ TEST_F(MetadataValidatorTest, WebClientsMayNotUsePrivateUseSchemes) {
               IsRegistrationError(kInvalidRedirectUri, "redirect_uris[1]"));
 }
 
+TEST_F(MetadataValidatorTest, ExplicitWebRefusesSchemesWithoutAPeriodToo) {
+  EXPECT_THAT(Validate(R"pb(redirect_uris { values: "cursor://anysphere.cursor-mcp/oauth/callback" }
+                            application_type: "web")pb"),
+              IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]"));
+}
+
 TEST_F(MetadataValidatorTest, SyntaxFaultsComeBeforeTheWebRule) {
   // URI [0] breaks the web rule, URI [1] is malformed: every URI is parsed before the application_type rule.
   EXPECT_THAT(Validate(R"pb(
@@ -349,42 +422,59 @@ TEST_F(MetadataValidatorTest, NativeClientsMayUseEveryKind) {
   EXPECT_EQ(result.application_type(), "native");
 }
 
-// spec.md §6 step 5: private-use schemes only for native clients, explicit or inferred. A private-use scheme beside an
-// https URI infers "web", so it is refused: stored as "web", the client's own PUT of its metadata would fail.
-TEST_F(MetadataValidatorTest, PrivateUseSchemeOfAnInferredWebClientIsInvalidRedirectUri) {
-  EXPECT_THAT(Validate(R"pb(redirect_uris { values: "com.example.app:/cb" values: "https://c.example/cb" })pb"),
-              IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]"));
-  EXPECT_THAT(Validate(R"pb(redirect_uris { values: "https://c.example/cb" values: "com.example.app:/cb" })pb"),
-              IsRegistrationError(kInvalidRedirectUri, "redirect_uris[1]"));
-  ASSERT_OK_AND_ASSIGN(const ClientMetadata native, Validate(R"pb(
-                         redirect_uris { values: "com.example.app:/cb" values: "https://c.example/cb" }
-                         application_type: "native"
-                       )pb"));
-  EXPECT_EQ(native.application_type(), "native");
-}
-
+// spec.md §10: the inference table, every mix of https (H), loopback http (L) and private-use (P) redirect URIs,
+// without an explicit type and with each explicit one. An explicit web refuses P; everything else is accepted and
+// keeps the explicit type.
 TEST_F(MetadataValidatorTest, InfersApplicationType) {
-  const std::pair<const char*, const char*> cases[] = {
-      {R"pb(redirect_uris { values: "http://localhost:3000/cb" })pb", "native"},
-      {R"pb(redirect_uris { values: "http://127.0.0.1/cb" values: "com.example.app:/cb" })pb", "native"},
-      {R"pb(redirect_uris { values: "https://c.example/cb" })pb", "web"},
-      {R"pb(redirect_uris { values: "http://127.0.0.1/cb" values: "https://c.example/cb" })pb", "web"},
-      {R"pb(grant_types { values: "client_credentials" })pb", "web"},
-      {R"pb(redirect_uris {}
-            grant_types { values: "client_credentials" })pb",
-       "web"},
+  constexpr char kHttps[] = "https://c.example/cb";
+  constexpr char kLoopback[] = "http://localhost:8787/callback";
+  constexpr char kPrivate[] = "cursor://anysphere.cursor-mcp/oauth/callback";
+  struct Case {
+    std::vector<std::string> uris;
+    const char* inferred;
   };
-  for (const auto& [textproto, type] : cases) {
-    ASSERT_OK_AND_ASSIGN(const ClientMetadata result, Validate(textproto));
-    EXPECT_EQ(result.application_type(), type) << textproto;
+  const Case cases[] = {
+      {{kHttps}, "web"},
+      {{kLoopback}, "native"},
+      {{kPrivate}, "native"},
+      {{kHttps, kLoopback}, "web"},
+      {{kLoopback, kHttps}, "web"},
+      {{kHttps, kPrivate}, "native"},
+      {{kPrivate, kHttps}, "native"},
+      {{kLoopback, kPrivate}, "native"},
+      {{kPrivate, kHttps, kLoopback}, "native"},  // Cursor's set
+      {{kLoopback, "http://127.0.0.1:3000/cb", "http://[::1]/cb"}, "native"},
+  };
+  for (const Case& c : cases) {
+    ClientMetadata requested;
+    for (const std::string& uri : c.uris) requested.mutable_redirect_uris()->add_values(uri);
+    const std::string label = absl::StrJoin(c.uris, " ");
+    ASSERT_OK_AND_ASSIGN(const ClientMetadata inferred, Validate(requested));
+    EXPECT_EQ(inferred.application_type(), c.inferred) << label;
+
+    requested.set_application_type("native");
+    ASSERT_OK_AND_ASSIGN(const ClientMetadata native, Validate(requested));
+    EXPECT_EQ(native.application_type(), "native") << label;
+
+    requested.set_application_type("web");
+    const bool has_private = std::find(c.uris.begin(), c.uris.end(), kPrivate) != c.uris.end();
+    if (has_private) {
+      const int index = static_cast<int>(std::find(c.uris.begin(), c.uris.end(), kPrivate) - c.uris.begin());
+      EXPECT_THAT(Validate(requested),
+                  IsRegistrationError(kInvalidRedirectUri, "redirect_uris[" + std::to_string(index) + "]"))
+          << label;
+    } else {
+      ASSERT_OK_AND_ASSIGN(const ClientMetadata web, Validate(requested));
+      EXPECT_EQ(web.application_type(), "web") << label;
+    }
   }
-  // An explicit value is kept even where inference would say otherwise.
-  ASSERT_OK_AND_ASSIGN(const ClientMetadata web, Validate(R"pb(redirect_uris { values: "http://127.0.0.1/cb" }
-                                                               application_type: "web")pb"));
-  EXPECT_EQ(web.application_type(), "web");
-  ASSERT_OK_AND_ASSIGN(const ClientMetadata native, Validate(R"pb(redirect_uris { values: "https://c.example/cb" }
-                                                                  application_type: "native")pb"));
-  EXPECT_EQ(native.application_type(), "native");
+  // No redirect URI at all: web.
+  for (const char* textproto : {R"pb(grant_types { values: "client_credentials" })pb",
+                                R"pb(redirect_uris {}
+                                     grant_types { values: "client_credentials" })pb"}) {
+    ASSERT_OK_AND_ASSIGN(const ClientMetadata result, Validate(textproto));
+    EXPECT_EQ(result.application_type(), "web") << textproto;
+  }
 }
 
 TEST_F(MetadataValidatorTest, RefusesUnknownApplicationType) {
@@ -406,13 +496,9 @@ TEST_F(MetadataValidatorTest, EchoesUrisByteForByte) {
     }
     application_type: "native"
   )pb");
-  // http://LOCALHOST is not one of the exact loopback spellings.
-  EXPECT_THAT(Validate(requested), IsRegistrationError(kInvalidRedirectUri, "redirect_uris[3]"));
-
-  ClientMetadata fixed = requested;
-  fixed.mutable_redirect_uris()->set_values(3, "http://localhost:80/cb");
-  ASSERT_OK_AND_ASSIGN(const ClientMetadata result, Validate(fixed));
-  EXPECT_TRUE(MessageDifferencer::Equals(result.redirect_uris(), fixed.redirect_uris()));
+  // Schemes and loopback names compare ignoring case, yet nothing is folded in what is stored.
+  ASSERT_OK_AND_ASSIGN(const ClientMetadata result, Validate(requested));
+  EXPECT_TRUE(MessageDifferencer::Equals(result.redirect_uris(), requested.redirect_uris()));
 }
 
 TEST_F(MetadataValidatorTest, RedirectUriLimitsAtTheBoundary) {
@@ -537,8 +623,84 @@ TEST_F(MetadataValidatorTest, GrantAndResponseTypesMustAgree) {
               IsRegistrationError(kInvalidClientMetadata, "response_types[0]"));
 }
 
-TEST_F(MetadataValidatorTest, RefreshTokenNeedsAuthorizationCode) {
+TEST_F(MetadataValidatorTest, RefreshTokenNeedsAuthorizationCodeOrDeviceCode) {
   EXPECT_THAT(Validate(R"pb(grant_types { values: "client_credentials" values: "refresh_token" })pb"),
+              IsRegistrationError(kInvalidClientMetadata, "grant_types"));
+  policy_.add_allowed_grant_types(std::string(kDeviceCodeGrant));
+  policy_.add_allowed_grant_types(std::string(kTokenExchangeGrant));
+  EXPECT_OK(Validate(R"pb(grant_types { values: "urn:ietf:params:oauth:grant-type:device_code" values: "refresh_token" }
+                          token_endpoint_auth_method: "none")pb"));
+  EXPECT_THAT(Validate(R"pb(grant_types {
+                              values: "urn:ietf:params:oauth:grant-type:token-exchange"
+                              values: "refresh_token"
+                            })pb"),
+              IsRegistrationError(kInvalidClientMetadata, "grant_types"));
+}
+
+// spec.md §10: the URN grants exist only where the deployment enables them, and the refusal names the allowed set.
+TEST_F(MetadataValidatorTest, UrnGrantTypesOnlyWhenEnabled) {
+  for (const std::string_view grant : {kDeviceCodeGrant, kTokenExchangeGrant, kJwtBearerGrant}) {
+    ClientMetadata requested = Parse(kWebClient);
+    requested.mutable_grant_types()->add_values("authorization_code");
+    requested.mutable_grant_types()->add_values(std::string(grant));
+    const absl::StatusOr<ClientMetadata> refused = Validate(requested);
+    EXPECT_THAT(refused, IsRegistrationError(kInvalidClientMetadata, "grant_types[1]")) << grant;
+    EXPECT_THAT(DescriptionOf(refused), HasSubstr("authorization_code, refresh_token, client_credentials")) << grant;
+
+    policy_ = DefaultRegistrationPolicy();
+    policy_.add_allowed_grant_types(std::string(grant));
+    ASSERT_OK_AND_ASSIGN(const ClientMetadata accepted, Validate(requested));
+    EXPECT_THAT(accepted.grant_types().values(), ElementsAre("authorization_code", std::string(grant)));
+    EXPECT_THAT(accepted.response_types().values(), ElementsAre("code"));
+    policy_ = DefaultRegistrationPolicy();
+  }
+}
+
+// VS Code's request: the device grant beside the code grant, a public client, https and loopback redirect URIs.
+TEST_F(MetadataValidatorTest, DeviceCodeRules) {
+  policy_.add_allowed_grant_types(std::string(kDeviceCodeGrant));
+  ASSERT_OK_AND_ASSIGN(const ClientMetadata vscode, Validate(R"pb(
+                         redirect_uris { values: "https://vscode.dev/redirect" values: "http://127.0.0.1:33418/" }
+                         grant_types {
+                           values: "authorization_code"
+                           values: "refresh_token"
+                           values: "urn:ietf:params:oauth:grant-type:device_code"
+                         }
+                         token_endpoint_auth_method: "none"
+                       )pb"));
+  EXPECT_THAT(vscode.response_types().values(), ElementsAre("code"));
+  EXPECT_EQ(vscode.application_type(), "web");
+  // The device flow needs no redirect URI and no response type.
+  ASSERT_OK_AND_ASSIGN(const ClientMetadata device, Validate(R"pb(
+                         grant_types { values: "urn:ietf:params:oauth:grant-type:device_code" }
+                         token_endpoint_auth_method: "none"
+                       )pb"));
+  EXPECT_THAT(device.response_types().values(), IsEmpty());
+  EXPECT_FALSE(device.has_redirect_uris());
+  // ... and the code response type needs the code grant, whatever else is there.
+  EXPECT_THAT(Validate(R"pb(grant_types { values: "urn:ietf:params:oauth:grant-type:device_code" }
+                            response_types { values: "code" }
+                            token_endpoint_auth_method: "none")pb"),
+              IsRegistrationError(kInvalidClientMetadata, "response_types"));
+}
+
+TEST_F(MetadataValidatorTest, TokenExchangeAndJwtBearerNeedNoRedirectUri) {
+  policy_.add_allowed_grant_types(std::string(kTokenExchangeGrant));
+  policy_.add_allowed_grant_types(std::string(kJwtBearerGrant));
+  ASSERT_OK_AND_ASSIGN(const ClientMetadata result, Validate(R"pb(
+                         grant_types {
+                           values: "urn:ietf:params:oauth:grant-type:token-exchange"
+                           values: "urn:ietf:params:oauth:grant-type:jwt-bearer"
+                         }
+                       )pb"));
+  EXPECT_THAT(result.response_types().values(), IsEmpty());
+  EXPECT_EQ(result.token_endpoint_auth_method(), "client_secret_basic");
+  // client_credentials still needs a confidential client beside them.
+  EXPECT_THAT(Validate(R"pb(grant_types {
+                              values: "urn:ietf:params:oauth:grant-type:token-exchange"
+                              values: "client_credentials"
+                            }
+                            token_endpoint_auth_method: "none")pb"),
               IsRegistrationError(kInvalidClientMetadata, "grant_types"));
 }
 
@@ -661,11 +823,26 @@ TEST_F(MetadataValidatorTest, WebUrlLengthAtTheBoundary) {
 }
 
 TEST_F(MetadataValidatorTest, RefusesMalformedScopes) {
-  for (const char* scope : {"a\"b", "a\\b", "a  b", " a", "a ", "", "a\tb", "caf\xc3\xa9", "a\nb"}) {
+  for (const char* scope : {"a\"b", "a\\b", "a  b", " a", "a ", " ", "a\tb", "caf\xc3\xa9", "a\nb"}) {
     ClientMetadata requested = Parse(kWebClient);
     requested.set_scope(scope);
     EXPECT_THAT(Validate(requested), IsRegistrationError(kInvalidClientMetadata, "scope")) << scope;
   }
+}
+
+// spec.md §10: "scope": "" (and null, which the gateway drops) is no scope: the default applies, or none.
+TEST_F(MetadataValidatorTest, EmptyScopeIsNoScope) {
+  ASSERT_OK_AND_ASSIGN(const ClientMetadata without_default, ValidateWeb(R"pb(scope: "")pb"));
+  EXPECT_FALSE(without_default.has_scope());
+  policy_.set_default_scope("openid profile");
+  ASSERT_OK_AND_ASSIGN(const ClientMetadata with_default, ValidateWeb(R"pb(scope: "")pb"));
+  EXPECT_EQ(with_default.scope(), "openid profile");
+  ASSERT_OK_AND_ASSIGN(const ClientMetadata absent, Validate(kWebClient));
+  EXPECT_EQ(absent.scope(), "openid profile");
+  // An allowlist does not refuse the empty scope either.
+  policy_.add_scope_allowlist("openid");
+  policy_.add_scope_allowlist("profile");
+  EXPECT_OK(ValidateWeb(R"pb(scope: "")pb"));
 }
 
 TEST_F(MetadataValidatorTest, EchoesScopeExactly) {
@@ -734,6 +911,32 @@ TEST_F(MetadataValidatorTest, TextFieldsRefuseControlCharactersAndBadUtf8) {
       EXPECT_THAT(Validate(requested), IsRegistrationError(kInvalidClientMetadata, field)) << field;
     }
   }
+}
+
+// U+202A-U+202E and U+2066-U+2069 reorder what a consent screen shows ("Trojan Source").
+TEST_F(MetadataValidatorTest, TextFieldsRefuseBidirectionalControls) {
+  for (const char* bidi : {"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad", "\xe2\x80\xae",
+                           "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9"}) {
+    const std::string value = std::string("Good App") + bidi + "ppA liveE";
+    for (const char* field : {"client_name", "software_id", "software_version"}) {
+      ClientMetadata requested = Parse(kWebClient);
+      requested.GetReflection()->SetString(&requested, requested.GetDescriptor()->FindFieldByName(field), value);
+      const absl::StatusOr<ClientMetadata> result = Validate(requested);
+      EXPECT_THAT(result, IsRegistrationError(kInvalidClientMetadata, field)) << field;
+      EXPECT_THAT(DescriptionOf(result), HasSubstr("bidirectional")) << field;
+    }
+    ClientMetadata variant = Parse(kWebClient);
+    (*variant.mutable_client_name_localized())["ar"] = value;
+    EXPECT_THAT(Validate(variant), IsRegistrationError(kInvalidClientMetadata, "client_name#ar"));
+    ClientMetadata contact = Parse(kWebClient);
+    contact.mutable_contacts()->add_values(std::string("admin@c.example") + bidi);
+    EXPECT_THAT(Validate(contact), IsRegistrationError(kInvalidClientMetadata, "contacts[0]"));
+  }
+  // Right-to-left text itself, and the neighbouring marks (U+200F, U+2069's neighbour U+206A), stay accepted.
+  ASSERT_OK_AND_ASSIGN(
+      const ClientMetadata arabic,
+      ValidateWeb("client_name: \"\xd8\xaa\xd8\xb7\xd8\xa8\xd9\x8a\xd9\x82 \xe2\x80\x8f\xe2\x81\xaa\""));
+  EXPECT_TRUE(arabic.has_client_name());
 }
 
 TEST_F(MetadataValidatorTest, TextFieldsAcceptAnyPrintableUtf8) {
@@ -896,9 +1099,9 @@ TEST_F(MetadataValidatorTest, FirstFaultWinsInTheDocumentedOrder) {
 }
 
 TEST_F(MetadataValidatorTest, DescriptionNamesTheFieldAndQuotesTheValue) {
-  const absl::StatusOr<ClientMetadata> result = Validate(R"pb(redirect_uris { values: "myapp://cb" })pb");
+  const absl::StatusOr<ClientMetadata> result = Validate(R"pb(redirect_uris { values: "myapp:cb" })pb");
   EXPECT_THAT(result, IsRegistrationError(kInvalidRedirectUri, "redirect_uris[0]"));
-  EXPECT_THAT(DescriptionOf(result), HasSubstr("redirect_uris[0] 'myapp://cb'"));
+  EXPECT_THAT(DescriptionOf(result), HasSubstr("redirect_uris[0] 'myapp:cb'"));
   EXPECT_EQ(std::string(result.status().message()), DescriptionOf(result));
 }
 

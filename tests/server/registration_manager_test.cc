@@ -26,6 +26,7 @@
 #include "server/grpc_status.h"
 #include "server/metadata_validator.h"
 #include "server/registrar.h"
+#include "server/registration_policy.h"
 #include "server/registration_service.h"
 #include "server/server_config.h"
 #include "server/server_metadata.h"
@@ -332,6 +333,42 @@ TEST_F(RegistrationManagerTest, PutReplacesTheMetadataCompletely) {
   ASSERT_OK_AND_ASSIGN(const ClientInformation read, Get(info.client_id(), info.registration_access_token()));
   EXPECT_TRUE(MessageDifferencer::Equals(read.metadata(), updated.metadata()));
   EXPECT_FALSE(read.metadata().has_logo_uri());
+}
+
+// Issue 9: a PUT goes through the same validator, so an agent's own metadata round-trips and the same rules refuse.
+TEST_F(RegistrationManagerTest, PutAppliesTheAgentRules) {
+  ClientMetadata cursor;
+  for (const char* uri :
+       {"cursor://anysphere.cursor-mcp/oauth/callback", "https://c.example/cb", "http://localhost:8787/callback"}) {
+    cursor.mutable_redirect_uris()->add_values(uri);
+  }
+  cursor.set_token_endpoint_auth_method("none");
+  const ClientInformation info = Register(cursor);
+  ASSERT_EQ(info.metadata().application_type(), "native");
+
+  // The 201's metadata sent back as is, with an empty scope: accepted, and the scope is absent.
+  ClientMetadata echoed = info.metadata();
+  echoed.set_scope("");
+  ASSERT_OK_AND_ASSIGN(const ClientInformation updated, manager_->Update(Put(info, echoed)));
+  EXPECT_EQ(updated.metadata().application_type(), "native");
+  EXPECT_FALSE(updated.metadata().has_scope());
+  EXPECT_TRUE(MessageDifferencer::Equals(updated.metadata().redirect_uris(), cursor.redirect_uris()));
+
+  // A repeated URI, a percent-encoded NUL and a web type beside a private-use scheme are refused on PUT too, and
+  // the registration stays as it was.
+  const StoredClient before = Stored(info.client_id());
+  ClientMetadata repeated = echoed;
+  repeated.mutable_redirect_uris()->add_values("https://c.example/cb");
+  ClientMetadata nul = echoed;
+  nul.mutable_redirect_uris()->set_values(1, "https://c.example/cb%00");
+  ClientMetadata web = echoed;
+  web.set_application_type("web");
+  for (const ClientMetadata& bad : {repeated, nul, web}) {
+    const absl::StatusOr<ClientInformation> refused = manager_->Update(Put(info, bad));
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+    EXPECT_EQ(common::GetRegistrationError(refused.status())->error(), "invalid_redirect_uri");
+  }
+  EXPECT_TRUE(MessageDifferencer::Equals(Stored(info.client_id()), before));
 }
 
 TEST_F(RegistrationManagerTest, PutRejectsForbiddenMembersAndChangesNothing) {
@@ -691,6 +728,18 @@ TEST(ServerMetadataTest, FollowsTheConfiguredEndpointsPolicyAndAllowlist) {
   EXPECT_THAT(metadata.code_challenge_methods_supported(), Not(IsEmpty()));
   EXPECT_THAT(metadata.subject_types_supported(), Not(IsEmpty()));
   EXPECT_THAT(metadata.id_token_signing_alg_values_supported(), Not(IsEmpty()));
+}
+
+// Issue 9: grant_types_supported is exactly the enabled set, the URN grants included once a deployment enables them.
+TEST(ServerMetadataTest, PublishesEnabledUrnGrantTypes) {
+  clientreg::config::v1::ServerConfig config = DefaultServerConfig();
+  config.mutable_registration()->add_allowed_grant_types(std::string(kDeviceCodeGrant));
+  config.mutable_registration()->add_allowed_grant_types(std::string(kJwtBearerGrant));
+  ASSERT_OK(ValidateServerConfig(config));
+  EXPECT_THAT(
+      BuildServerMetadata(config).grant_types_supported(),
+      ElementsAre("authorization_code", "refresh_token", "client_credentials",
+                  "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:jwt-bearer"));
 }
 
 }  // namespace

@@ -30,7 +30,33 @@ TEST(RegistrationPolicyTest, DefaultsAreTheDocumentedOnesAndValid) {
               ElementsAre("client_secret_basic", "client_secret_post", "none", "private_key_jwt"));
   EXPECT_TRUE(policy.has_client_secret_lifetime_seconds());
   EXPECT_EQ(policy.client_secret_lifetime_seconds(), 0);
+  EXPECT_TRUE(policy.has_require_reverse_domain_schemes());
+  EXPECT_FALSE(policy.require_reverse_domain_schemes());
   EXPECT_OK(ValidateRegistrationPolicy(policy));
+}
+
+// spec.md §10: the URN grants are supported but off until the deployment enables them.
+TEST(RegistrationPolicyTest, UrnGrantTypesCanBeEnabled) {
+  RegistrationPolicy policy = DefaultRegistrationPolicy();
+  for (const char* grant :
+       {"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"}) {
+    policy.add_allowed_grant_types(grant);
+  }
+  EXPECT_OK(ValidateRegistrationPolicy(policy));
+  // A device-flow deployment may hand out refresh tokens with device codes by default.
+  policy.clear_default_grant_types();
+  policy.add_default_grant_types("urn:ietf:params:oauth:grant-type:device_code");
+  policy.add_default_grant_types("refresh_token");
+  policy.set_default_token_endpoint_auth_method("none");
+  EXPECT_OK(ValidateRegistrationPolicy(policy));
+
+  policy = DefaultRegistrationPolicy();
+  policy.add_allowed_grant_types("urn:ietf:params:oauth:grant-type:saml2-bearer");
+  ExpectInvalid(policy, "allowed_grant_types");
+  policy = DefaultRegistrationPolicy();
+  policy.add_default_grant_types("urn:ietf:params:oauth:grant-type:device_code");
+  ExpectInvalid(policy, "default_grant_types");
 }
 
 TEST(RegistrationPolicyTest, NarrowingIsAllowed) {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
 
@@ -9,6 +10,7 @@ namespace clientreg::server {
 namespace {
 
 using ::std::string_literals::operator""s;
+using ::testing::HasSubstr;
 
 TEST(ParseUriTest, SplitsEveryComponentWithoutNormalizing) {
   ASSERT_OK_AND_ASSIGN(const Uri uri, ParseUri("HTTPS://us%65r:pw@C.Example:0443/a/./B%2f?q=1&r=/?#frag/?"));
@@ -157,12 +159,14 @@ TEST(IsDnsHostNameTest, RefusesOtherRegisteredNames) {
   EXPECT_FALSE(IsDnsHostName(long_name));
 }
 
-TEST(IsLoopbackHostTest, OnlyTheThreeExactSpellings) {
+TEST(IsLoopbackHostTest, OnlyTheThreeNamesInAnyCase) {
   EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
   EXPECT_TRUE(IsLoopbackHost("[::1]"));
   EXPECT_TRUE(IsLoopbackHost("localhost"));
+  EXPECT_TRUE(IsLoopbackHost("LOCALHOST"));
+  EXPECT_TRUE(IsLoopbackHost("LocalHost"));
   for (const char* host :
-       {"127.0.0.2", "127.1", "[0:0:0:0:0:0:0:1]", "localhost.", "LOCALHOST", "localhost.example", "::1"}) {
+       {"127.0.0.2", "127.1", "[0:0:0:0:0:0:0:1]", "localhost.", "localhost.example", "::1", "localhos", ""}) {
     EXPECT_FALSE(IsLoopbackHost(host)) << host;
   }
 }
@@ -175,47 +179,79 @@ TEST(ClassifyRedirectUriTest, AcceptedKinds) {
       {"https://192.0.2.1/cb", RedirectUriKind::kHttps},
       {"https://[2001:db8::1]:443/cb", RedirectUriKind::kHttps},
       {"https://c.example", RedirectUriKind::kHttps},
+      {"https://c.example/cb%20x%2F", RedirectUriKind::kHttps},
       {"http://127.0.0.1:8080/cb", RedirectUriKind::kLoopbackHttp},
       {"http://[::1]/cb", RedirectUriKind::kLoopbackHttp},
       {"http://localhost:3000/callback", RedirectUriKind::kLoopbackHttp},
       {"Http://localhost:65535/", RedirectUriKind::kLoopbackHttp},
       {"http://localhost:0/", RedirectUriKind::kLoopbackHttp},
+      {"http://LOCALHOST/cb", RedirectUriKind::kLoopbackHttp},
+      {"HTTP://LocalHost:8787/callback", RedirectUriKind::kLoopbackHttp},
       {"com.example.app:/oauth2redirect", RedirectUriKind::kPrivateUse},
       {"com.example.app://callback", RedirectUriKind::kPrivateUse},
       {"Com.Example.App:/cb?x=1", RedirectUriKind::kPrivateUse},
   };
   for (const auto& [text, kind] : cases) {
-    const absl::StatusOr<RedirectUriKind> result = ClassifyRedirectUri(text);
-    ASSERT_OK(result);
-    EXPECT_EQ(*result, kind) << text;
+    for (const PrivateUseSchemes private_use : {PrivateUseSchemes::kAny, PrivateUseSchemes::kReverseDomainOnly}) {
+      const absl::StatusOr<RedirectUriKind> result = ClassifyRedirectUri(text, private_use);
+      ASSERT_OK(result);
+      EXPECT_EQ(*result, kind) << text;
+    }
+  }
+}
+
+// spec.md §6 step 5: what agents register, accepted unless the deployment requires reverse-domain schemes.
+TEST(ClassifyRedirectUriTest, SchemesWithoutAPeriodOnlyWhenAllowed) {
+  for (const char* text : {"cursor://anysphere.cursor-mcp/oauth/callback", "vscode://saoudrizwan.claude-dev/cb",
+                           "zed://auth/callback", "myapp://cb", "myapp:/cb", "MyApp://cb", "x-app+v2://cb"}) {
+    const absl::StatusOr<RedirectUriKind> accepted = ClassifyRedirectUri(text, PrivateUseSchemes::kAny);
+    ASSERT_OK(accepted);
+    EXPECT_EQ(*accepted, RedirectUriKind::kPrivateUse) << text;
+    const absl::StatusOr<RedirectUriKind> refused = ClassifyRedirectUri(text, PrivateUseSchemes::kReverseDomainOnly);
+    ASSERT_FALSE(refused.ok()) << text;
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("period")) << text;
   }
 }
 
 // Each refused URI with a word its reason must contain, so a test fails if the URI is refused for the wrong reason.
+// Every one is refused with or without require_reverse_domain_schemes.
 TEST(ClassifyRedirectUriTest, RefusedWithTheRightReason) {
   const std::pair<const char*, const char*> cases[] = {
       {"https://c.example/cb#x", "fragment"},
       {"https://c.example/cb#", "fragment"},
+      {"myapp://cb#x", "fragment"},
       {"/cb", "no scheme"},
       {"c.example/cb", "no scheme"},
+      {"1app://cb", "malformed scheme"},
       {"http://c.example/cb", "127.0.0.1"},
+      {"HTTP://evil.example/cb", "127.0.0.1"},
+      {"hTtP://evil.example/cb", "127.0.0.1"},
       {"http://127.0.0.2/cb", "127.0.0.1"},
       {"http://[0:0:0:0:0:0:0:1]/cb", "127.0.0.1"},
       {"http://localhost.c.example/cb", "127.0.0.1"},
       {"http://user:pw@127.0.0.1/cb", "userinfo"},
       {"http://127.0.0.1:1@evil.example/cb", "userinfo"},
       {"com.example.app://u@cb/", "userinfo"},
-      {"myapp://cb", "period"},
-      {"urn:ietf:wg:oauth:2.0:oob", "period"},
+      {"myapp://u@cb/", "userinfo"},
+      {"cursor:", "nothing after"},
+      {"com.example.app:", "nothing after"},
+      {"urn:ietf:wg:oauth:2.0:oob", "followed by '/'"},
       {"example.com:8080/cb", "followed by '/'"},
+      {"localhost:3000/cb", "followed by '/'"},
       {"com.example.app:cb", "followed by '/'"},
       {"javascript:alert(1)", "never allowed"},
       {"JavaScript:alert(\"x\")", "never allowed"},
       {"data:text/html,<script>", "never allowed"},
       {"vbscript:msgbox", "never allowed"},
       {"file:///etc/passwd", "never allowed"},
+      {"FILE://localhost/etc/passwd", "never allowed"},
       {"about:blank", "never allowed"},
       {"blob:https://c.example/uuid", "never allowed"},
+      {"filesystem:https://c.example/temporary/x", "never allowed"},
+      {"view-source:https://c.example/", "never allowed"},
+      {"ws://127.0.0.1/cb", "never allowed"},
+      {"wss://c.example/cb", "never allowed"},
+      {"ftp://c.example/cb", "never allowed"},
       {"https://*.example.org/cb", "wildcards"},
       {"https://under_score.example/cb", "DNS name"},
       {"https://a..example/cb", "DNS name"},
@@ -228,13 +264,17 @@ TEST(ClassifyRedirectUriTest, RefusedWithTheRightReason) {
       {"https://[v1.x]/cb", "IPvFuture"},
       {"https://c.example/a b", "not allowed in a URI"},
       {"https://c.example/%zz", "two hex digits"},
+      {"https://c.example/cb%00", "NUL"},
+      {"http://127.0.0.1/cb?x=%00", "NUL"},
+      {"myapp://cb/%00", "NUL"},
   };
   for (const auto& [text, reason] : cases) {
-    const absl::StatusOr<RedirectUriKind> result = ClassifyRedirectUri(text);
-    ASSERT_FALSE(result.ok()) << text;
-    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(result.status().message().find(reason), absl::string_view::npos)
-        << text << " -> " << result.status().message();
+    for (const PrivateUseSchemes private_use : {PrivateUseSchemes::kAny, PrivateUseSchemes::kReverseDomainOnly}) {
+      const absl::StatusOr<RedirectUriKind> result = ClassifyRedirectUri(text, private_use);
+      ASSERT_FALSE(result.ok()) << text;
+      EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(std::string(result.status().message()), HasSubstr(reason)) << text;
+    }
   }
 }
 
@@ -245,7 +285,7 @@ TEST(CheckWebUrlTest, HttpAndHttpsWithAHost) {
   }
   for (const char* text :
        {"ftp://c.example/", "c.example", "/tos", "https://", "https://u@c.example/", "https://*.example/",
-        "javascript:alert(1)", "data:image/png;base64,AAAA", "https://c.example:70000/"}) {
+        "javascript:alert(1)", "data:image/png;base64,AAAA", "https://c.example:70000/", "https://c.example/%00"}) {
     EXPECT_FALSE(CheckWebUrl(text).ok()) << text;
   }
 }
