@@ -25,6 +25,8 @@
 #include "common/status_macros.h"
 #include "gateway/json_mapping.h"
 #include "gateway/json_writer.h"
+#include "server/client_information.h"
+#include "server/credentials.h"
 #include "server/metadata_validator.h"
 #include "server/registrar.h"
 #include "server/server_config.h"

@@ -10,7 +10,8 @@
 #include "common/secrets.h"
 #include "common/status_macros.h"
 #include "server/client_record.h"
-#include "server/registrar.h"
+#include "server/credentials.h"
+#include "server/write_retry.h"
 
 namespace clientreg::server {
 namespace {
@@ -18,9 +19,6 @@ namespace {
 using ::clientreg::v1::ClientRecord;
 using ::clientreg::v1::StoredClient;
 
-// Each attempt loses only to a change that committed in between, so this many losses in a row means a storm of
-// writers to one client; the operator retries rather than the handler spinning.
-constexpr int kMaxWriteAttempts = 10;
 // ListClients examines at most kScanFactor × page size + kScanSlack clients per call, so that a filter matching
 // few clients cannot make one call read the whole store.
 constexpr uint64_t kScanFactor = 10;
@@ -122,7 +120,7 @@ absl::StatusOr<clientreg::v1::ListClientsResponse> ClientAdmin::ListClients(
 absl::StatusOr<StoredClient> ClientAdmin::Modify(std::string_view client_id,
                                                  const std::function<absl::StatusOr<bool>(StoredClient&)>& change) {
   if (client_id.empty()) return absl::InvalidArgumentError("client_id is required");
-  for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
+  return RetryOnConflict(client_id, [&]() -> absl::StatusOr<StoredClient> {
     absl::StatusOr<StoredClient> stored = store_->Get(client_id);
     if (absl::IsNotFound(stored.status())) return ClientNotFound(client_id);
     if (!stored.ok()) return stored.status();
@@ -133,14 +131,13 @@ absl::StatusOr<StoredClient> ClientAdmin::Modify(std::string_view client_id,
     next.set_updated_at(clock_->NowSeconds());
     const absl::Status written = store_->Update(next, stored->version());
     if (written.ok()) return next;
-    if (absl::IsAborted(written)) continue;
+    if (absl::IsAborted(written)) return written;
     // Deleted between our read and our write: an update never resurrects a client.
     if (absl::IsNotFound(written)) return ClientNotFound(client_id);
     common::Log(common::LogLevel::kError, "client_update_failed",
                 {{"client_id", client_id}, {"error", std::string(written.message())}});
     return absl::UnavailableError("the change could not be stored");
-  }
-  return absl::UnavailableError("the client kept changing concurrently; retry");
+  });
 }
 
 absl::StatusOr<ClientRecord> ClientAdmin::SetState(std::string_view client_id, StoredClient::State state) {
@@ -165,7 +162,7 @@ absl::StatusOr<ClientRecord> ClientAdmin::EnableClient(std::string_view client_i
 
 absl::Status ClientAdmin::DeleteClient(std::string_view client_id) {
   if (client_id.empty()) return absl::InvalidArgumentError("client_id is required");
-  for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
+  return RetryOnConflict(client_id, [&]() -> absl::Status {
     absl::StatusOr<StoredClient> stored = store_->Get(client_id);
     if (absl::IsNotFound(stored.status())) return ClientNotFound(client_id);
     if (!stored.ok()) return stored.status();
@@ -174,13 +171,12 @@ absl::Status ClientAdmin::DeleteClient(std::string_view client_id) {
       common::Log(common::LogLevel::kInfo, "client_deleted", {{"client_id", client_id}});
       return absl::OkStatus();
     }
-    if (absl::IsAborted(deleted)) continue;
+    if (absl::IsAborted(deleted)) return deleted;
     if (absl::IsNotFound(deleted)) return ClientNotFound(client_id);
     common::Log(common::LogLevel::kError, "client_delete_failed",
                 {{"client_id", client_id}, {"error", std::string(deleted.message())}});
     return absl::UnavailableError("the deletion could not be stored");
-  }
-  return absl::UnavailableError("the client kept changing concurrently; retry");
+  });
 }
 
 absl::StatusOr<clientreg::v1::RotateClientSecretResponse> ClientAdmin::RotateClientSecret(
@@ -193,10 +189,8 @@ absl::StatusOr<clientreg::v1::RotateClientSecretResponse> ClientAdmin::RotateCli
     return absl::InvalidArgumentError("overlap_seconds is too large");
   }
   // Drawn once, outside the retry loop: a retry must not hand out a secret other than the one stored.
-  ASSIGN_OR_RETURN(std::string secret, common::RandomToken());
-  ASSIGN_OR_RETURN(const std::string digest, common::HmacSha256(options_.server_key, secret));
-  const int64_t expires_at =
-      options_.client_secret_lifetime_seconds > 0 ? now + options_.client_secret_lifetime_seconds : 0;
+  ASSIGN_OR_RETURN(IssuedCredential secret, IssueCredential(options_.server_key));
+  const int64_t expires_at = SecretExpiresAt(now, options_.client_secret_lifetime_seconds);
 
   ASSIGN_OR_RETURN(
       const StoredClient stored, Modify(request.client_id(), [&](StoredClient& client) -> absl::StatusOr<bool> {
@@ -217,7 +211,7 @@ absl::StatusOr<clientreg::v1::RotateClientSecretResponse> ClientAdmin::RotateCli
           client.clear_previous_client_secret_digest();
           client.clear_previous_client_secret_valid_until();
         }
-        client.set_client_secret_digest(digest);
+        client.set_client_secret_digest(secret.digest);
         client.set_client_secret_expires_at(expires_at);
         return true;
       }));
@@ -227,7 +221,7 @@ absl::StatusOr<clientreg::v1::RotateClientSecretResponse> ClientAdmin::RotateCli
 
   clientreg::v1::RotateClientSecretResponse response;
   *response.mutable_client() = MakeClientRecord(stored, LastUsed(stored.client_id()).value_or(0));
-  response.set_client_secret(std::move(secret));
+  response.set_client_secret(std::move(secret.plaintext));
   response.set_client_secret_expires_at(expires_at);
   response.set_previous_client_secret_valid_until(stored.previous_client_secret_valid_until());
   return response;

@@ -9,7 +9,7 @@
 #include "common/secrets.h"
 #include "common/status_macros.h"
 #include "server/client_record.h"
-#include "server/registrar.h"
+#include "server/credentials.h"
 
 namespace clientreg::server {
 namespace {

@@ -9,6 +9,8 @@
 #include "common/logging.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
+#include "server/client_information.h"
+#include "server/credentials.h"
 
 namespace clientreg::server {
 namespace {
@@ -32,36 +34,6 @@ Registrar::Options RegistrarOptions(const clientreg::config::v1::ServerConfig& c
   options.client_secret_lifetime_seconds = config.registration().client_secret_lifetime_seconds();
   options.issuer = config.issuer();
   return options;
-}
-
-bool UsesClientSecret(const std::string& token_endpoint_auth_method) {
-  return token_endpoint_auth_method == "client_secret_basic" || token_endpoint_auth_method == "client_secret_post";
-}
-
-absl::StatusOr<IssuedCredential> IssueCredential(std::string_view server_key) {
-  IssuedCredential credential;
-  // spec.md §7: 256 bits from RAND_bytes; RFC 6819 §5.1.4.1.3: only a keyed digest is stored.
-  ASSIGN_OR_RETURN(credential.plaintext, common::RandomToken());
-  ASSIGN_OR_RETURN(credential.digest, common::HmacSha256(server_key, credential.plaintext));
-  return credential;
-}
-
-std::string RegistrationClientUri(std::string_view issuer, std::string_view client_id) {
-  // Debian's absl::string_view is not std::string_view: convert explicitly.
-  return absl::StrCat(absl::string_view(issuer.data(), issuer.size()), "/oauth/register/",
-                      absl::string_view(client_id.data(), client_id.size()));
-}
-
-clientreg::v1::ClientInformation ToClientInformation(const clientreg::v1::StoredClient& client,
-                                                     std::string_view issuer) {
-  clientreg::v1::ClientInformation info;
-  *info.mutable_metadata() = client.metadata();
-  info.set_client_id(client.client_id());
-  info.set_client_id_issued_at(client.client_id_issued_at());
-  // spec.md §10: client_secret_expires_at is present exactly when the client holds a secret.
-  if (!client.client_secret_digest().empty()) info.set_client_secret_expires_at(client.client_secret_expires_at());
-  info.set_registration_client_uri(RegistrationClientUri(issuer, client.client_id()));
-  return info;
 }
 
 Registrar::Registrar(storage::ClientStore* store, const common::Clock* clock, MetadataValidator validator,
@@ -104,8 +76,7 @@ void Registrar::RegisterAsync(const clientreg::v1::ClientMetadata& requested, Re
     absl::StatusOr<IssuedCredential> secret = IssueCredential(options_.server_key);
     if (!secret.ok()) return done(secret.status());
     stored.set_client_secret_digest(std::move(secret->digest));
-    stored.set_client_secret_expires_at(
-        options_.client_secret_lifetime_seconds > 0 ? now + options_.client_secret_lifetime_seconds : 0);
+    stored.set_client_secret_expires_at(SecretExpiresAt(now, options_.client_secret_lifetime_seconds));
     pending->client_secret = std::move(secret->plaintext);
   }
   // RFC 7592 §3 and OIDC Registration §3.2: the token and the configuration URL are returned together, always.

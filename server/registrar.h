@@ -63,28 +63,6 @@ class Registrar {
 // The Registrar options that `config` (complete and valid) sets, with `server_key`.
 Registrar::Options RegistrarOptions(const clientreg::config::v1::ServerConfig& config, std::string server_key);
 
-// Whether `token_endpoint_auth_method` authenticates with a client secret, so that one is issued.
-bool UsesClientSecret(const std::string& token_endpoint_auth_method);
-
-// A freshly drawn secret or token: the plaintext, shown once, and its digest under the server key, stored.
-struct IssuedCredential {
-  std::string plaintext;
-  std::string digest;
-};
-
-// Draws common::kTokenBytes random bytes (base64url) and digests them with HmacSha256(server_key, ·). Internal if
-// the CSPRNG or the HMAC fails.
-[[nodiscard]] absl::StatusOr<IssuedCredential> IssueCredential(std::string_view server_key);
-
-// The client configuration endpoint of `client_id` (spec.md §2.1): `{issuer}/oauth/register/{client_id}`.
-std::string RegistrationClientUri(std::string_view issuer, std::string_view client_id);
-
-// The client information response for `client` without any plaintext credential: metadata, client_id,
-// client_id_issued_at, client_secret_expires_at exactly when the client holds a secret, and
-// registration_client_uri. The caller adds client_secret and registration_access_token where it has them.
-clientreg::v1::ClientInformation ToClientInformation(const clientreg::v1::StoredClient& client,
-                                                     std::string_view issuer);
-
 }  // namespace clientreg::server
 
 #endif  // CLIENTREG_SERVER_REGISTRAR_H_

@@ -6,16 +6,15 @@
 #include "common/registration_error.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
-#include "server/registrar.h"
+#include "server/client_information.h"
+#include "server/credentials.h"
+#include "server/write_retry.h"
 
 namespace clientreg::server {
 namespace {
 
 using clientreg::v1::ClientInformation;
 using clientreg::v1::StoredClient;
-
-// A lost compare-and-set is retried from a fresh read; the bound keeps a hot client from pinning a handler thread.
-constexpr int kMaxWriteAttempts = 5;
 
 // Compared against when the URL names no client, so that an unknown client costs the same constant-time comparison
 // as a known one (spec.md §7). No HMAC output is 32 zero bytes in practice.
@@ -90,21 +89,23 @@ absl::StatusOr<StoredClient> RegistrationManager::Authenticate(const std::string
 }
 
 bool RegistrationManager::RevokeMisusedToken(const std::string& owner_id, const std::string& token_digest) const {
-  for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
+  const absl::Status revoked = RetryOnConflict(owner_id, [&]() -> absl::Status {
     absl::StatusOr<StoredClient> owner = store_->Get(owner_id);
     // Deleted meanwhile: its token went with it.
-    if (absl::IsNotFound(owner.status())) return true;
-    if (!owner.ok()) break;
+    if (absl::IsNotFound(owner.status())) return absl::OkStatus();
+    if (!owner.ok()) return owner.status();
     // Rotated meanwhile: the misused token is already dead, and the new one must stay valid.
-    if (!common::ConstantTimeEquals(owner->registration_access_token_digest(), token_digest)) return true;
+    if (!common::ConstantTimeEquals(owner->registration_access_token_digest(), token_digest)) {
+      return absl::OkStatus();
+    }
     const uint64_t expected_version = owner->version();
     owner->clear_registration_access_token_digest();
     owner->set_updated_at(clock_->NowSeconds());
     owner->set_version(expected_version + 1);
     const absl::Status status = store_->Update(*owner, expected_version);
-    if (status.ok() || absl::IsNotFound(status)) return true;
-    if (!absl::IsAborted(status)) break;
-  }
+    return absl::IsNotFound(status) ? absl::OkStatus() : status;
+  });
+  if (revoked.ok()) return true;
   common::Log(common::LogLevel::kError, "registration_token_revoke_failed", {{"client_id", owner_id}});
   return false;
 }
@@ -119,12 +120,7 @@ absl::StatusOr<ClientInformation> RegistrationManager::Get(const clientreg::v1::
 
 absl::StatusOr<ClientInformation> RegistrationManager::Update(
     const clientreg::v1::UpdateRegistrationRequest& request) const {
-  for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
-    absl::StatusOr<ClientInformation> result = TryUpdate(request);
-    if (!absl::IsAborted(result.status())) return result;
-  }
-  common::Log(common::LogLevel::kWarning, "registration_update_contended", {{"client_id", request.client_id()}});
-  return absl::UnavailableError("the registration is being changed concurrently; retry");
+  return RetryOnConflict(request.client_id(), [&] { return TryUpdate(request); });
 }
 
 absl::StatusOr<ClientInformation> RegistrationManager::TryUpdate(
@@ -164,8 +160,7 @@ absl::StatusOr<ClientInformation> RegistrationManager::TryUpdate(
     if (current.client_secret_digest().empty()) {
       ASSIGN_OR_RETURN(IssuedCredential secret, IssueCredential(options_.server_key));
       updated.set_client_secret_digest(std::move(secret.digest));
-      updated.set_client_secret_expires_at(
-          options_.client_secret_lifetime_seconds > 0 ? now + options_.client_secret_lifetime_seconds : 0);
+      updated.set_client_secret_expires_at(SecretExpiresAt(now, options_.client_secret_lifetime_seconds));
       new_secret = std::move(secret.plaintext);
     }
   } else {
@@ -200,7 +195,7 @@ absl::StatusOr<ClientInformation> RegistrationManager::TryUpdate(
 }
 
 absl::Status RegistrationManager::Delete(const clientreg::v1::DeleteRegistrationRequest& request) const {
-  for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
+  return RetryOnConflict(request.client_id(), [&]() -> absl::Status {
     ASSIGN_OR_RETURN(const StoredClient current,
                      Authenticate(request.client_id(), request.registration_access_token()));
     // RFC 7592 §2.3 and §5: the client, its secret and its token go in one durable write.
@@ -210,10 +205,9 @@ absl::Status RegistrationManager::Delete(const clientreg::v1::DeleteRegistration
       return absl::OkStatus();
     }
     if (absl::IsNotFound(deleted)) return InvalidRegistrationTokenError();
-    if (!absl::IsAborted(deleted)) return StoreUnavailable("registration_delete_failed", current.client_id(), deleted);
-  }
-  common::Log(common::LogLevel::kWarning, "registration_delete_contended", {{"client_id", request.client_id()}});
-  return absl::UnavailableError("the registration is being changed concurrently; retry");
+    if (absl::IsAborted(deleted)) return deleted;
+    return StoreUnavailable("registration_delete_failed", current.client_id(), deleted);
+  });
 }
 
 }  // namespace clientreg::server
