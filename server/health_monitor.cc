@@ -45,7 +45,7 @@ bool HealthMonitor::Ready() const {
   return store_ok_ && !draining_;
 }
 
-std::vector<HealthMonitor::Check> HealthMonitor::Checks() const {
+std::vector<common::HealthCheckResult> HealthMonitor::Checks() const {
   absl::MutexLock lock(&mutex_);
   return {{"store", store_ok_, store_ok_ ? "" : store_detail_},
           {"draining", !draining_, draining_ ? "the server is shutting down" : ""}};

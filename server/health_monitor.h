@@ -8,6 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/ops_endpoints.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "storage/client_store.h"
 
@@ -36,14 +37,9 @@ class HealthMonitor {
   // Stops the periodic checks; the health service keeps its last status. Idempotent.
   void Stop();
 
-  // What /readyz reports: each check by name ("store", "draining") with whether it passes and, when it does not, why.
-  struct Check {
-    std::string name;
-    bool ok = false;
-    std::string detail;
-  };
   bool Ready() const;
-  std::vector<Check> Checks() const;
+  // What /readyz reports: "store" and "draining", each with whether it passes and, when it does not, why.
+  std::vector<common::HealthCheckResult> Checks() const;
 
   // Asks the store now (what the thread does every interval) and publishes the result.
   void CheckNow();

@@ -103,7 +103,7 @@ TEST_F(HealthMonitorTest, ServingWhileTheStoreAnswers) {
   EXPECT_TRUE(monitor_->Ready());
   EXPECT_EQ(Check(""), HealthCheckResponse::SERVING);
   EXPECT_EQ(Check(kService), HealthCheckResponse::SERVING);
-  for (const HealthMonitor::Check& check : monitor_->Checks()) EXPECT_TRUE(check.ok) << check.name;
+  for (const common::HealthCheckResult& check : monitor_->Checks()) EXPECT_TRUE(check.ok) << check.name;
 }
 
 TEST_F(HealthMonitorTest, AFailedStoreIsNotServingUntilItRecovers) {
