@@ -11,8 +11,7 @@ namespace clientreg::common {
 OpsResponse LivenessResponse() { return OpsResponse{200, "application/json", R"({"status":"ok"})"}; }
 
 OpsResponse ReadinessResponse(const std::vector<HealthCheckResult>& checks) {
-  const bool ready =
-      std::all_of(checks.begin(), checks.end(), [](const HealthCheckResult& check) { return check.ok; });
+  const bool ready = std::all_of(checks.begin(), checks.end(), [](const HealthCheckResult& check) { return check.ok; });
   std::string body = ready ? R"({"status":"ready","checks":{)" : R"({"status":"not_ready","checks":{)";
   for (size_t i = 0; i < checks.size(); ++i) {
     if (i > 0) body += ',';
@@ -20,7 +19,7 @@ OpsResponse ReadinessResponse(const std::vector<HealthCheckResult>& checks) {
     body += checks[i].ok ? R"(:{"status":"ok")" : R"(:{"status":"fail")";
     if (!checks[i].ok && !checks[i].detail.empty()) {
       body += R"(,"detail":)";
-      AppendJsonString(body, checks[i].detail);
+      AppendJsonStringReplacingInvalidUtf8(body, checks[i].detail);
     }
     body += '}';
   }
@@ -33,14 +32,17 @@ OpsResponse MetricsResponse(const MetricsRegistry& registry) {
 }
 
 void RegisterProcessMetrics(MetricsRegistry& registry) {
-  registry.AddGauge("clientreg_build_info", "The running build: its version and git revision; always 1.",
-                    {"version", "revision"})
+  registry
+      .AddGauge("clientreg_build_info", "The running build: its version and git revision; always 1.",
+                {"version", "revision"})
       .WithLabels({BuildVersion(), BuildRevision()})
       .Set(1);
   registry.AddCallbackCounter("clientreg_log_lines_dropped_total",
                               "Log lines dropped because the log buffer was full (the disk or the reader of stderr "
                               "was too slow).",
-                              {}, [] { return std::vector<Sample>{{{}, static_cast<double>(DroppedLogLines())}}; });
+                              {}, [] {
+                                return std::vector<Sample>{{{}, static_cast<double>(DroppedLogLines())}};
+                              });
 }
 
 }  // namespace clientreg::common

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "absl/status/status.h"
 #include "common/metrics.h"
 #include "grpcpp/support/server_interceptor.h"
 

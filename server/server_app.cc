@@ -60,9 +60,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   manager_options.metrics = app->server_metrics_.get();
   app->registration_manager_ = std::make_unique<RegistrationManager>(
       app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()), std::move(manager_options));
-  app->registration_service_ =
-      std::make_unique<RegistrationService>(app->registrar_.get(), app->registration_manager_.get(),
-                                            BuildServerMetadata(config), app->server_metrics_.get());
+  app->registration_service_ = std::make_unique<RegistrationService>(
+      app->registrar_.get(), app->registration_manager_.get(), BuildServerMetadata(config), app->server_metrics_.get());
 
   ClientAuthenticator::Options authenticator_options;
   authenticator_options.server_key = server_key;
@@ -85,11 +84,10 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   // grpc.health.v1.Health (Check and Watch), fed by the HealthMonitor; also must precede the builder.
   grpc::EnableDefaultHealthCheckService(true);
   app->health_ = std::make_unique<HealthMonitor>(
-      app->store_.get(),
-      HealthMonitor::Options{std::chrono::seconds(1),
-                             {std::string(clientreg::v1::ClientRegistration::service_full_name()),
-                              std::string(clientreg::v1::ClientAuthentication::service_full_name()),
-                              std::string(clientreg::v1::ClientAdmin::service_full_name())}});
+      app->store_.get(), HealthMonitor::Options{std::chrono::seconds(1),
+                                                {std::string(clientreg::v1::ClientRegistration::service_full_name()),
+                                                 std::string(clientreg::v1::ClientAuthentication::service_full_name()),
+                                                 std::string(clientreg::v1::ClientAdmin::service_full_name())}});
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(), &app->port_);
@@ -130,15 +128,14 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
                                      {"/readyz", [health] { return common::ReadinessResponse(health->Checks()); }},
                                      {"/metrics", [metrics] { return common::MetricsResponse(*metrics); }}}));
   }
-  common::Log(
-      common::LogLevel::kInfo, "server_started",
-      {{"listen", config.listen_address()},
-       {"port", std::to_string(app->port_)},
-       {"ops_port", std::to_string(app->ops_port())},
-       {"data_dir", config.data_dir()},
-       {"ready", app->health_->Ready() ? "true" : "false"},
-       {"version", common::BuildVersion()},
-       {"revision", common::BuildRevision()}});
+  common::Log(common::LogLevel::kInfo, "server_started",
+              {{"listen", config.listen_address()},
+               {"port", std::to_string(app->port_)},
+               {"ops_port", std::to_string(app->ops_port())},
+               {"data_dir", config.data_dir()},
+               {"ready", app->health_->Ready() ? "true" : "false"},
+               {"version", common::BuildVersion()},
+               {"revision", common::BuildRevision()}});
   return app;
 }
 
