@@ -11,6 +11,7 @@
 #include "common/ops_endpoints.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -128,6 +129,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
                                      {"/readyz", [health] { return common::ReadinessResponse(health->Checks()); }},
                                      {"/metrics", [metrics] { return common::MetricsResponse(*metrics); }}}));
   }
+  // The effective config holds no secret (the key is a file path), so operators see exactly what runs.
+  std::string effective_config;
+  if (!google::protobuf::util::MessageToJsonString(config, &effective_config).ok()) effective_config = "?";
   common::Log(common::LogLevel::kInfo, "server_started",
               {{"listen", config.listen_address()},
                {"port", std::to_string(app->port_)},
@@ -135,7 +139,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
                {"data_dir", config.data_dir()},
                {"ready", app->health_->Ready() ? "true" : "false"},
                {"version", common::BuildVersion()},
-               {"revision", common::BuildRevision()}});
+               {"revision", common::BuildRevision()},
+               {"config", effective_config}});
   return app;
 }
 
