@@ -1,5 +1,6 @@
 // clientreg-server: the gRPC backend. Flags override the config file:
-//   clientreg-server [--config=FILE] [--listen=HOST:PORT] [--data_dir=DIR] [--issuer=URL] [--check-config]
+//   clientreg-server [--config=FILE] [--listen=HOST:PORT] [--ops_listen=HOST:PORT] [--data_dir=DIR] [--issuer=URL]
+//                    [--check-config]
 // --check-config validates the config (file and flags) and exits: 0 if it is valid, 2 with the field named if not.
 #include <cstdio>
 #include <string>
@@ -22,21 +23,23 @@ int Fail(absl::string_view message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_path, listen, data_dir, issuer, check_config;
+  std::string config_path, listen, ops_listen, data_dir, issuer, check_config;
   if (const absl::Status flags = clientreg::common::ParseFlags(argc, argv,
                                                                {{"--config=", &config_path},
                                                                 {"--listen=", &listen},
+           {"--ops_listen=", &ops_listen},
                                                                 {"--data_dir=", &data_dir},
                                                                 {"--issuer=", &issuer},
                                                                 {"--check-config", &check_config}});
       !flags.ok()) {
     return Fail(std::string(flags.message()) +
-                "; usage: clientreg-server [--config=FILE] [--listen=HOST:PORT] [--data_dir=DIR] [--issuer=URL] "
-                "[--check-config]");
+                "; usage: clientreg-server [--config=FILE] [--listen=HOST:PORT] [--ops_listen=HOST:PORT] "
+                "[--data_dir=DIR] [--issuer=URL] [--check-config]");
   }
   auto config = clientreg::server::LoadServerConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
   if (!listen.empty()) config->set_listen_address(listen);
+  if (!ops_listen.empty()) config->set_ops_listen_address(ops_listen);
   if (!data_dir.empty()) config->set_data_dir(data_dir);
   if (!issuer.empty()) config->set_issuer(issuer);
   if (const absl::Status valid = clientreg::server::ValidateServerConfig(*config); !valid.ok()) {
