@@ -1,6 +1,10 @@
 // End to end for the server's side of issue 10: the ops port (/healthz, /readyz, /metrics) and gRPC's health service
 // of the real server, with the real gateway in front, RocksDB in a temp dir, and a failing disk where it matters.
+#include <sys/stat.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -150,6 +154,35 @@ TEST_F(ServerOpsE2eTest, AFailingDiskMakesTheServerNotReadyUntilItRecoversByItse
   // The store uses `env`, which goes before the fixture's TearDown.
   StopGateway();
   StopServer();
+}
+
+// Issue 10: the data dir holds client records and the HMAC key; nobody but the server's user may read any of it,
+// including what an older version left behind readable.
+TEST_F(ServerOpsE2eTest, TheDataDirIsPrivate) {
+  const std::string leftover = data_dir() + "/left-by-an-older-version";
+  { std::ofstream(leftover) << "x"; }
+  ASSERT_EQ(::chmod(leftover.c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(data_dir().c_str(), 0755), 0);
+  StartServer();
+  StartGateway();
+  ASSERT_EQ(Register(kRegistration).status, 201);
+
+  int files = 0;
+  const auto mode = [](const std::filesystem::path& path) {
+    struct stat info {};
+    EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+    return info.st_mode & 0777;
+  };
+  EXPECT_EQ(mode(data_dir()), 0700u);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir())) {
+    if (entry.is_directory()) {
+      EXPECT_EQ(mode(entry.path()), 0700u) << entry.path();
+    } else if (entry.is_regular_file()) {
+      EXPECT_EQ(mode(entry.path()), 0600u) << entry.path();
+      ++files;
+    }
+  }
+  EXPECT_GT(files, 3);  // the key, the leftover, and RocksDB's own files
 }
 
 }  // namespace
