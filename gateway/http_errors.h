@@ -10,7 +10,8 @@
 namespace clientreg::gateway {
 
 // An error response: `status`, `Content-Type: application/json`, `Cache-Control: no-store`, and the body
-// `{"error": error, "error_description": description[, "error_field": field]}` (RFC 7591 §3.2.2; spec.md §9).
+// `{"error": error, "error_description": description[, "error_field": field]}` (RFC 7591 §3.2.2; spec.md §9); the
+// response's `error` member holds `error` too, for the access log.
 HttpResponse ErrorResponse(unsigned status, std::string_view error, std::string_view description,
                            std::string_view field = {});
 
