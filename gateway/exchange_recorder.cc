@@ -31,11 +31,11 @@ void ExchangeRecorder::Refused(HttpRefusal reason) { metrics_->RecordRefusal(rea
 void ExchangeRecorder::Exchange(const HttpExchange& exchange) {
   const Route route = exchange.target.empty() ? Route::kOther : classify_(exchange.target);
   metrics_->RecordRequest(route, exchange.method, exchange.status, exchange.latency);
-  // The method is logged as labelled: a client-chosen token would be escaped, but it says nothing more.
   const std::string status = std::to_string(exchange.status);
   const std::string latency_ms =
       absl::StrFormat("%.3f", std::chrono::duration<double, std::milli>(exchange.latency).count());
-  // Every line has every field, empty when unknown: a fixed shape is what log queries and parsers rely on.
+  // Every line has every field, empty when unknown: a fixed shape is what log queries and parsers rely on. The
+  // method is logged as labelled, so a client-chosen token never reaches the log.
   common::Log(common::LogLevel::kInfo, "http_request",
               {{"request_id", exchange.request_id},
                {"route", RouteLabel(route)},
