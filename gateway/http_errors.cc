@@ -12,6 +12,7 @@ HttpResponse ErrorResponse(unsigned status, std::string_view error, std::string_
                            std::string_view field) {
   HttpResponse response;
   response.status = status;
+  response.error = std::string(error);
   response.headers.emplace_back("Content-Type", "application/json");
   response.headers.emplace_back("Cache-Control", "no-store");
   std::string& body = response.body;
