@@ -1,5 +1,6 @@
 // clientreg-gateway: the public HTTP/1.1 JSON API in front of clientreg-server. Flags override the config file:
-//   clientreg-gateway [--config=FILE] [--listen=HOST:PORT] [--server=HOST:PORT] [--check-config]
+//   clientreg-gateway [--config=FILE] [--listen=HOST:PORT] [--ops_listen=HOST:PORT] [--server=HOST:PORT]
+//                     [--check-config]
 // --check-config validates the config (file and flags) and exits: 0 if it is valid, 2 with the field named if not.
 #include <chrono>
 #include <cstdio>
@@ -27,20 +28,22 @@ int Fail(absl::string_view message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_path, listen, server, check_config;
+  std::string config_path, listen, ops_listen, server, check_config;
   if (const absl::Status flags = clientreg::common::ParseFlags(argc, argv,
                                                                {{"--config=", &config_path},
                                                                 {"--listen=", &listen},
+                                                                {"--ops_listen=", &ops_listen},
                                                                 {"--server=", &server},
                                                                 {"--check-config", &check_config}});
       !flags.ok()) {
     return Fail(std::string(flags.message()) +
-                "; usage: clientreg-gateway [--config=FILE] [--listen=HOST:PORT] [--server=HOST:PORT] "
-                "[--check-config]");
+                "; usage: clientreg-gateway [--config=FILE] [--listen=HOST:PORT] [--ops_listen=HOST:PORT] "
+                "[--server=HOST:PORT] [--check-config]");
   }
   auto config = clientreg::gateway::LoadGatewayConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
   if (!listen.empty()) config->set_listen_address(listen);
+  if (!ops_listen.empty()) config->set_ops_listen_address(ops_listen);
   if (!server.empty()) config->set_server_address(server);
   if (const absl::Status valid = clientreg::gateway::ValidateGatewayConfig(*config); !valid.ok()) {
     return Fail(valid.message());

@@ -31,4 +31,5 @@ if ! output=$(systemd-analyze verify --man=no "$work"/*.service 2>&1) || [[ -n $
 fi
 # The production example configs the units point at are valid.
 "$bin_dir/clientreg-server" --check-config --config="$source_dir/deploy/config/server.production.textproto" >/dev/null
-echo "verified: $(cd "$work" && echo *.service) and the production server config"
+"$bin_dir/clientreg-gateway" --check-config --config="$source_dir/deploy/config/gateway.production.textproto" >/dev/null
+echo "verified: $(cd "$work" && echo *.service) and the production configs"
