@@ -65,6 +65,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   exit 1
 fi
 "$bin/clientreg-server" --config=deploy/config/server.textproto --data_dir="$data" --listen=127.0.0.1:$port \
+  --ops_listen=127.0.0.1:$((port + 1)) \
   >/dev/null 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 600); do

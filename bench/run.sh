@@ -78,14 +78,14 @@ stop_all() {
 start_clientreg_server() {
   rm -rf "$work/data"
   build/bin/clientreg-server --config=deploy/config/server.textproto --data_dir="$work/data" \
-    --listen=127.0.0.1:15051 >/dev/null 2>"$work/server.log" &
+    --listen=127.0.0.1:15051 --ops_listen=127.0.0.1:19091 >/dev/null 2>"$work/server.log" &
   pids+=($!)
 }
 
 start_clientreg() {
   start_clientreg_server
   build/bin/clientreg-gateway --config=deploy/config/gateway.textproto --listen=127.0.0.1:18080 \
-    --server=127.0.0.1:15051 >/dev/null 2>"$work/gateway.log" &
+    --ops_listen=127.0.0.1:19090 --server=127.0.0.1:15051 >/dev/null 2>"$work/gateway.log" &
   pids+=($!)
   wait_for_port 18080
   url=http://127.0.0.1:18080/oauth/register

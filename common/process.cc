@@ -24,6 +24,14 @@ absl::Status ParseFlags(int argc, char** argv, std::initializer_list<std::pair<s
     const std::string_view arg(argv[i]);
     bool known = false;
     for (const auto& [prefix, value] : flags) {
+      if (!prefix.empty() && prefix.back() != '=') {
+        if (arg == prefix) {
+          *value = "true";
+          known = true;
+          break;
+        }
+        continue;
+      }
       if (arg.substr(0, prefix.size()) == prefix) {
         *value = std::string(arg.substr(prefix.size()));
         known = true;

@@ -10,8 +10,9 @@
 
 namespace clientreg::common {
 
-// Parses `--name=value` arguments into the strings named in `flags` (e.g. {"--config=", &config_path}). Any other
-// argument is an error that names it.
+// Parses `--name=value` arguments into the strings named in `flags` (e.g. {"--config=", &config_path}). A name
+// without "=" is a switch: the argument must equal it exactly, and its string becomes "true" (e.g.
+// {"--check-config", &check_config}). Any other argument is an error that names it.
 [[nodiscard]] absl::Status ParseFlags(int argc, char** argv,
                                       std::initializer_list<std::pair<std::string_view, std::string*>> flags);
 

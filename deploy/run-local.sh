@@ -2,6 +2,7 @@
 # Installs what is missing, builds, and runs clientreg on loopback in the foreground:
 #   gateway  http://127.0.0.1:8080  (issuer http://127.0.0.1:8080, registration at /oauth/register)
 #   server   127.0.0.1:50051 (gRPC), data under ./var
+#   ops      http://127.0.0.1:9090 (gateway) and http://127.0.0.1:9091 (server): /healthz, /readyz, /metrics
 # Ctrl-C, or SIGTERM to the process group, stops both cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."

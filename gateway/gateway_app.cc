@@ -6,14 +6,19 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/build_info.h"
 #include "common/logging.h"
+#include "common/ops_endpoints.h"
 #include "common/status_macros.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
 namespace clientreg::gateway {
 namespace {
+
+constexpr std::chrono::milliseconds kMaxReconnectBackoff{5000};
 
 // Splits "HOST:PORT" or "[V6]:PORT".
 absl::Status SplitHostPort(const std::string& address, std::string* host, uint16_t* port) {
@@ -72,6 +77,9 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   arguments.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   // Channelz keeps per-call counters and a registry entry nobody here reads.
   arguments.SetInt(GRPC_ARG_ENABLE_CHANNELZ, 0);
+  // gRPC's default backoff grows to two minutes between attempts; a restarted server must be back in the gateway's
+  // readiness within seconds, not minutes.
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(kMaxReconnectBackoff.count()));
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(config.server_address(), grpc::InsecureChannelCredentials(), arguments);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + server_wait)) {
@@ -83,30 +91,61 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   client_options.max_inflight = config.max_inflight_rpcs();
   client_options.max_queued = config.max_queued_rpcs();
   client_options.deadline = std::chrono::milliseconds(config.rpc_deadline_ms());
-  app->registration_ = std::make_unique<RegistrationClient>(std::move(channel), client_options);
+  app->registration_ = std::make_unique<RegistrationClient>(channel, client_options);
 
   // The issuer places the routes and config never changes at run time, so it is read once, before listening.
   ASSIGN_OR_RETURN(clientreg::v1::ServerMetadata server_metadata, FetchServerMetadata(*app->registration_));
 
+  app->health_ = std::make_unique<UpstreamHealth>(std::move(channel), UpstreamHealth::Options());
+  app->health_->Start();
+
+  common::RegisterProcessMetrics(app->metrics_);
+  const RegistrationClient* registration = app->registration_.get();
+  app->gateway_metrics_ =
+      std::make_unique<GatewayMetrics>(app->metrics_, [registration] { return registration->inflight(); });
+
   const std::string issuer = server_metadata.issuer();
+  const UpstreamHealth* health = app->health_.get();
   Router::Options router_options;
   router_options.server_metadata = std::move(server_metadata);
   router_options.limits = config.limits();
   router_options.cors_allowed_origins.assign(config.cors_allowed_origins().begin(),
                                              config.cors_allowed_origins().end());
+  router_options.readiness = [health] { return health->Checks(); };
   app->router_ = std::make_unique<Router>(std::move(router_options), app->registration_.get());
 
   const Router* router = app->router_.get();
-  app->http_ =
-      std::make_unique<HttpServer>(http, [router](HttpRequest request, std::function<void(HttpResponse)> done) {
+  app->recorder_ = std::make_unique<ExchangeRecorder>(
+      app->gateway_metrics_.get(), [router](std::string_view target) { return router->Classify(target); });
+  app->http_ = std::make_unique<HttpServer>(
+      http,
+      [router](HttpRequest request, std::function<void(HttpResponse)> done) {
         router->Handle(std::move(request), std::move(done));
-      });
+      },
+      app->recorder_.get());
   RETURN_IF_ERROR(app->http_->Start());
+
+  if (!config.ops_listen_address().empty()) {
+    const common::MetricsRegistry* metrics = &app->metrics_;
+    ASSIGN_OR_RETURN(app->ops_, common::OpsServer::Start(
+                                    config.ops_listen_address(),
+                                    {{"/healthz", [] { return common::LivenessResponse(); }},
+                                     {"/readyz", [health] { return common::ReadinessResponse(health->Checks()); }},
+                                     {"/metrics", [metrics] { return common::MetricsResponse(*metrics); }}}));
+  }
+  // The gateway's config holds no secret (addresses, limits, origins), so operators see exactly what runs.
+  std::string effective_config;
+  if (!google::protobuf::util::MessageToJsonString(config, &effective_config).ok()) effective_config = "?";
   common::Log(common::LogLevel::kInfo, "gateway_started",
               {{"listen", config.listen_address()},
                {"port", std::to_string(app->http_->port())},
+               {"ops_port", std::to_string(app->ops_port())},
                {"server", config.server_address()},
-               {"issuer", issuer}});
+               {"issuer", issuer},
+               {"ready", app->health_->Ready() ? "true" : "false"},
+               {"version", common::BuildVersion()},
+               {"revision", common::BuildRevision()},
+               {"config", effective_config}});
   return app;
 }
 
@@ -115,10 +154,17 @@ GatewayApp::~GatewayApp() { Shutdown(std::chrono::milliseconds(0)); }
 void GatewayApp::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
   shut_down_ = true;
-  // The HTTP side first; calls still in flight past `grace` end by their deadline, and the members' destruction
+  common::Log(common::LogLevel::kInfo, "gateway_draining", {{"grace_ms", std::to_string(grace.count())}});
+  // Readiness first: /readyz answers 503 while in-flight requests finish, so load balancers stop sending.
+  if (health_ != nullptr) health_->SetDraining();
+  // Then the HTTP side; calls still in flight past `grace` end by their deadline, and the members' destruction
   // order keeps the client and router alive until then.
   if (http_ != nullptr) http_->Shutdown(grace);
+  if (health_ != nullptr) health_->Stop();
+  // Last: the ops port's /readyz says 503 until the very end of the drain.
+  if (ops_ != nullptr) ops_->Stop();
   common::Log(common::LogLevel::kInfo, "gateway_stopped");
+  common::FlushLogs();
 }
 
 }  // namespace clientreg::gateway

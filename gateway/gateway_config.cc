@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
+#include "common/logging.h"
 #include "common/proto_file.h"
 #include "common/status_macros.h"
 
@@ -20,6 +21,8 @@ clientreg::config::v1::GatewayConfig DefaultGatewayConfig() {
   config.set_read_timeout_ms(10000);
   config.set_idle_timeout_ms(30000);
   config.mutable_cors_allowed_origins()->Add(std::string("*"));
+  config.set_ops_listen_address("");
+  config.set_log_level("info");
   return config;
 }
 
@@ -41,6 +44,14 @@ absl::Status ValidateGatewayConfig(const clientreg::config::v1::GatewayConfig& c
   if (config.rpc_deadline_ms() == 0) return absl::InvalidArgumentError("rpc_deadline_ms must be positive");
   if (config.read_timeout_ms() == 0) return absl::InvalidArgumentError("read_timeout_ms must be positive");
   if (config.idle_timeout_ms() == 0) return absl::InvalidArgumentError("idle_timeout_ms must be positive");
+  // The ops server checks the address fully when it binds; this catches the common mistake before start-up.
+  if (!config.ops_listen_address().empty() && config.ops_listen_address().find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ops_listen_address \"", config.ops_listen_address(), "\" must be HOST:PORT"));
+  }
+  if (const auto level = common::ParseLogLevel(config.log_level()); !level.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));
+  }
   return common::ValidateLimits(config.limits());
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,7 @@
 #include "common/logging.h"
 #include "common/registration_error.h"
 #include "gateway/http_errors.h"
+#include "gateway/request_id.h"
 
 namespace clientreg::gateway::internal {
 
@@ -240,7 +242,8 @@ bool IsSafeFieldValue(std::string_view s) { return s.find_first_of(std::string_v
 // The fields whose framing meaning belongs to the connection, never to the handler.
 bool IsConnectionOwnedField(std::string_view name) {
   return EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
-         EqualsIgnoreCase(name, "Connection") || EqualsIgnoreCase(name, "Date") || EqualsIgnoreCase(name, "Keep-Alive");
+         EqualsIgnoreCase(name, "Connection") || EqualsIgnoreCase(name, "Date") ||
+         EqualsIgnoreCase(name, "Keep-Alive") || EqualsIgnoreCase(name, "X-Request-Id");
 }
 
 // RFC 9110 §5.6.7: IMF-fixdate, spelled out rather than through strftime, whose names follow the locale.
@@ -266,6 +269,20 @@ std::string FormatPeer(const tcp::endpoint& endpoint) {
   const std::string port = std::to_string(endpoint.port());
   if (address.is_v6()) return "[" + address.to_string() + "]:" + port;
   return address.to_string() + ":" + port;
+}
+
+// The refusal a rejection's status stands for, as clientreg_http_rejected_total counts it.
+HttpRefusal RefusalFor(unsigned status) {
+  switch (status) {
+    case 411:
+      return HttpRefusal::kLengthRequired;
+    case 413:
+      return HttpRefusal::kBodyTooLarge;
+    case 431:
+      return HttpRefusal::kHeaderTooLarge;
+    default:
+      return HttpRefusal::kFraming;
+  }
 }
 
 bool IsParserError(const beast::error_code& ec) {
@@ -384,7 +401,13 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       : stream_(std::move(socket)),
         // Large enough for the header limit plus one read; a chunk header or trailer that outgrows it is refused.
         buffer_(std::size_t{context->options.max_header_bytes} + 2 * kReadChunk),
-        context_(std::move(context)) {}
+        context_(std::move(context)) {
+    if (context_->observer != nullptr) context_->observer->ConnectionOpened();
+  }
+
+  ~Connection() override {
+    if (context_->observer != nullptr) context_->observer->ConnectionClosed();
+  }
 
   void Start(uint64_t id) {
     id_ = id;
@@ -421,6 +444,9 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     at_line_start_ = true;
     header_lines_ = 0;
     obs_fold_ = false;
+    method_.clear();
+    target_.clear();
+    request_id_.clear();
     if (buffer_.size() == 0) {
       if (!context_->tracker.EnterIdle(id_)) {
         Finish();
@@ -431,6 +457,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     } else {
       // A pipelined request has begun to arrive already.
       stream_.expires_after(options().read_timeout);
+      request_start_ = std::chrono::steady_clock::now();
     }
     ParseHeader();
   }
@@ -474,9 +501,11 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       }
       // From its first byte, the whole request must arrive within read_timeout (slow-header clients).
       stream_.expires_after(options().read_timeout);
+      request_start_ = std::chrono::steady_clock::now();
     }
     if (ec) {
       // End of stream, timeout (which has closed the socket, so no 408 can be written) or a socket error.
+      if (ec == beast::error::timeout) Refused(HttpRefusal::kTimeout);
       Finish();
       return;
     }
@@ -498,6 +527,13 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
   void OnHeader() {
     const Request& request = parser_->get();
     head_ = request.method() == http::verb::head;
+    method_.assign(request.method_string().data(), request.method_string().size());
+    target_.assign(request.target().data(), request.target().size());
+    // A repeated X-Request-Id is as unusable as a malformed one.
+    const auto ids = request.equal_range("X-Request-Id");
+    request_id_ = ids.first != ids.second && std::next(ids.first) == ids.second
+                      ? RequestIdFor(ToStd(ids.first->value()))
+                      : NewRequestId();
     if (obs_fold_) {
       // RFC 9112 §5.2 lets a server reject obs-fold with 400; unfolding it is how a proxy and Beast disagree.
       Reject({400, "obsolete line folding is not accepted"});
@@ -539,6 +575,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
   void OnBodyRead(beast::error_code ec, std::size_t) {
     if (state_ == State::kClosed) return;
     if (ec) {
+      if (ec == beast::error::timeout) Refused(HttpRefusal::kTimeout);
       if (std::optional<Rejection> rejection = RejectionForParseError(ec, options())) {
         Reject(std::move(*rejection));
       } else {
@@ -552,8 +589,9 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
   void OnRequest() {
     Request& message = parser_->get();
     HttpRequest request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
+    request.method = method_;
+    request.target = target_;
+    request.request_id = request_id_;
     if (auto it = message.find(http::field::content_type); it != message.end()) {
       request.has_content_type = true;
       request.content_type = std::string(it->value());
@@ -597,6 +635,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
   // framing point 3), so whatever was pipelined behind it, a smuggled request included, is never handled.
   void Reject(Rejection rejection) {
     keep_alive_ = false;
+    Refused(RefusalFor(rejection.status));
     WriteResponse(ErrorResponse(rejection.status, common::kInvalidRequest, rejection.description), /*close=*/true);
   }
 
@@ -628,6 +667,9 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       out.insert(name, value);
     }
     out.set(http::field::date, HttpDate(std::chrono::system_clock::now()));
+    // A refusal that came before the header was read still gets an id, for the client to quote.
+    if (request_id_.empty()) request_id_ = NewRequestId();
+    out.set("X-Request-Id", request_id_);
     // RFC 9110 §6.4.1, §8.6: 204 and 304 have no content and a 204 carries no Content-Length.
     if (response.status != 204 && response.status != 304) {
       out.content_length(response.body.size());
@@ -637,6 +679,18 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     out.keep_alive(!close);
     // RFC 9112 §9.3: an HTTP/1.0 client persists only if the response says keep-alive.
     if (!close && http10_) out.set(http::field::connection, "keep-alive");
+    if (context_->observer != nullptr) {
+      HttpExchange exchange;
+      exchange.method = method_;
+      exchange.target = target_;
+      exchange.request_id = request_id_;
+      exchange.peer = peer_;
+      exchange.status = response.status;
+      exchange.error = response.error;
+      exchange.client_id = response.client_id;
+      exchange.latency = std::chrono::steady_clock::now() - request_start_;
+      context_->observer->Exchange(exchange);
+    }
     stream_.expires_after(options().write_timeout);
     http::async_write(stream_, out, beast::bind_front_handler(&Connection::OnWritten, shared_from_this()));
   }
@@ -684,6 +738,10 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
                             });
   }
 
+  void Refused(HttpRefusal reason) {
+    if (context_->observer != nullptr) context_->observer->Refused(reason);
+  }
+
   // The one way a connection ends: closes the socket (cancelling any pending operation, whose handler then finds
   // kClosed) and leaves the tracker, which frees the slot.
   void Finish() {
@@ -700,6 +758,11 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
   uint64_t id_ = 0;
   std::string peer_;
   State state_ = State::kReading;
+  // Of the current request, once its header is read; their capacity is reused by the next request.
+  std::string method_;
+  std::string target_;
+  std::string request_id_;
+  std::chrono::steady_clock::time_point request_start_;  // its first byte
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
   uint64_t sequence_ = 0;  // of the request being handled; tells a late `done` from a current one

@@ -110,11 +110,12 @@ class ConnectionTracker {
 
 // What every connection of one server shares.
 struct ConnectionContext {
-  ConnectionContext(const HttpServerOptions& options, RequestHandler handler)
-      : options(options), handler(std::move(handler)), tracker(options.max_connections) {}
+  ConnectionContext(const HttpServerOptions& options, RequestHandler handler, HttpObserver* observer)
+      : options(options), handler(std::move(handler)), observer(observer), tracker(options.max_connections) {}
 
   const HttpServerOptions options;
   const RequestHandler handler;
+  HttpObserver* const observer;  // may be null
   ConnectionTracker tracker;
 };
 

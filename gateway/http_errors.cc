@@ -3,8 +3,8 @@
 #include <string>
 
 #include "clientreg/v1/errors.pb.h"
+#include "common/json_string.h"
 #include "common/registration_error.h"
-#include "gateway/json_string.h"
 
 namespace clientreg::gateway {
 
@@ -12,16 +12,17 @@ HttpResponse ErrorResponse(unsigned status, std::string_view error, std::string_
                            std::string_view field) {
   HttpResponse response;
   response.status = status;
+  response.error = std::string(error);
   response.headers.emplace_back("Content-Type", "application/json");
   response.headers.emplace_back("Cache-Control", "no-store");
   std::string& body = response.body;
   body = "{\"error\":";
-  AppendJsonString(body, error);
+  common::AppendJsonString(body, error);
   body += ",\"error_description\":";
-  AppendJsonString(body, description);
+  common::AppendJsonString(body, description);
   if (!field.empty()) {
     body += ",\"error_field\":";
-    AppendJsonString(body, field);
+    common::AppendJsonString(body, field);
   }
   body += '}';
   return response;

@@ -10,7 +10,8 @@
 namespace clientreg::gateway {
 
 // An error response: `status`, `Content-Type: application/json`, `Cache-Control: no-store`, and the body
-// `{"error": error, "error_description": description[, "error_field": field]}` (RFC 7591 §3.2.2; spec.md §9).
+// `{"error": error, "error_description": description[, "error_field": field]}` (RFC 7591 §3.2.2; spec.md §9); the
+// response's `error` member holds `error` too, for the access log.
 HttpResponse ErrorResponse(unsigned status, std::string_view error, std::string_view description,
                            std::string_view field = {});
 
@@ -20,7 +21,8 @@ HttpResponse ErrorResponseFromStatus(const absl::Status& status);
 // The 401 of RFC 6750 §3.1 for the RFC 7592 configuration endpoint: `WWW-Authenticate: Bearer
 // error="invalid_token"` when a token was presented, a bare `Bearer` challenge when none was (§3.1: no error code
 // then). The body and every other field are the same in both cases, so the responses differ only in the challenge,
-// and every invalid-token 401 is byte-identical whatever made the token invalid (spec.md §2.2).
+// and every invalid-token 401 is byte-identical whatever made the token invalid (spec.md §2.2), but for the fields
+// each response has of its own (Date, and the X-Request-Id the connection adds).
 HttpResponse UnauthorizedResponse(bool token_presented);
 
 // Which RPCs a status came from: NOT_FOUND means an unknown client on the management RPCs, which must look exactly

@@ -42,8 +42,8 @@ constexpr std::chrono::milliseconds kStepWait{200};
 // runs on its own strand; each connection on another (http_connection.cc).
 class HttpServer::Impl {
  public:
-  Impl(HttpServerOptions options, RequestHandler handler)
-      : context_(std::make_shared<internal::ConnectionContext>(options, std::move(handler))),
+  Impl(HttpServerOptions options, RequestHandler handler, HttpObserver* observer)
+      : context_(std::make_shared<internal::ConnectionContext>(options, std::move(handler), observer)),
         io_context_(static_cast<int>(std::max(1u, options.threads))),
         acceptor_strand_(net::make_strand(io_context_)),
         acceptor_(acceptor_strand_),
@@ -190,6 +190,7 @@ class HttpServer::Impl {
       RetryLater(ec);
       return;
     }
+    if (context_->observer != nullptr) context_->observer->Refused(HttpRefusal::kConnectionCap);
     if (std::shared_ptr<internal::TrackedConnection> victim = context_->tracker.MakeRoom()) victim->Close();
     context_->tracker.NotifyWhenRoom([this] { net::post(acceptor_strand_, [this] { DoAccept(); }); });
   }
@@ -228,8 +229,8 @@ class HttpServer::Impl {
   std::atomic<uint16_t> port_{0};
 };
 
-HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, HttpObserver* observer)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), observer)) {}
 
 HttpServer::~HttpServer() = default;
 

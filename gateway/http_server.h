@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "gateway/http_observer.h"
 #include "gateway/http_types.h"
 
 namespace clientreg::gateway {
@@ -36,6 +37,10 @@ using RequestHandler = std::function<void(HttpRequest request, std::function<voi
 // gets one JSON error response (`invalid_request`, `Cache-Control: no-store`) and the connection is closed without
 // reading another request from it.
 //
+// Every request gets a request id: its `X-Request-Id` when well-formed (request_id.h), else a new one. It is passed
+// to the handler in HttpRequest::request_id and returned as `X-Request-Id` on the response, refusals included (a
+// refusal before the header was read gets a new one); a handler's own X-Request-Id field is dropped.
+//
 // All `threads` run one shared io_context; each connection runs on its own strand, so its state is never touched
 // concurrently, while connections are served in parallel.
 //
@@ -43,7 +48,8 @@ using RequestHandler = std::function<void(HttpRequest request, std::function<voi
 // server's threads (Shutdown joins them).
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, RequestHandler handler);
+  // `observer`, if not null, is told of every connection, refusal and response, and must outlive the server.
+  HttpServer(HttpServerOptions options, RequestHandler handler, HttpObserver* observer = nullptr);
   ~HttpServer();  // Shutdown(0): closes everything still open
 
   HttpServer(const HttpServer&) = delete;

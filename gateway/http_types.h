@@ -18,6 +18,7 @@ struct HttpRequest {
   std::string origin;                         // the Origin field value, empty when absent
   std::string access_control_request_method;  // CORS preflight
   std::string peer;                           // "ip:port" of the client
+  std::string request_id;                     // well-formed X-Request-Id of the request, or one made for it
   std::string body;
 };
 
@@ -28,6 +29,10 @@ struct HttpResponse {
   std::string body;
   // Close the connection after this response.
   bool close = false;
+  // Never sent; for the access log. The OAuth error code of an error response (ErrorResponse sets it), and the
+  // client the request concerned when the router knows it.
+  std::string error;
+  std::string client_id;
 };
 
 }  // namespace clientreg::gateway

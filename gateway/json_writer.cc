@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/json_string.h"
+#include "common/json_string.h"
 #include "gateway/metadata_fields.h"
 #include "google/protobuf/struct.pb.h"
 
@@ -33,7 +33,7 @@ class ObjectWriter {
   std::string& Name(std::string_view name) {
     if (!first_) out_ += ',';
     first_ = false;
-    AppendJsonString(out_, name);
+    common::AppendJsonString(out_, name);
     out_ += ':';
     return out_;
   }
@@ -68,7 +68,7 @@ void AppendStringArray(std::string& out, const google::protobuf::RepeatedPtrFiel
   for (const std::string& item : items) {
     if (!first) out += ',';
     first = false;
-    AppendJsonString(out, item);
+    common::AppendJsonString(out, item);
   }
   out += ']';
 }
@@ -106,7 +106,7 @@ void AppendValue(std::string& out, const google::protobuf::Value& value) {
       AppendNumber(out, value.number_value());
       return;
     case google::protobuf::Value::kStringValue:
-      AppendJsonString(out, value.string_value());
+      common::AppendJsonString(out, value.string_value());
       return;
     case google::protobuf::Value::kBoolValue:
       out += value.bool_value() ? "true" : "false";
@@ -126,7 +126,7 @@ class ValueWriter {
 
   void operator()(const StringAccessors& accessors) const {
     if (!(metadata_.*accessors.has)()) return;
-    AppendJsonString(writer_.Name(field_.json_name), (metadata_.*accessors.get)());
+    common::AppendJsonString(writer_.Name(field_.json_name), (metadata_.*accessors.get)());
   }
 
   void operator()(const StringListAccessors& accessors) const {
@@ -153,14 +153,14 @@ void AppendLocalized(const MetadataField& field, const ClientMetadata& metadata,
   std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
   for (const auto* variant : sorted) {
     // RFC 7591 §2.2: echoed under the member name as sent, `name#tag`.
-    AppendJsonString(writer.Name(absl::StrCat(absl::string_view(field.json_name.data(), field.json_name.size()), "#",
-                                              variant->first)),
-                     variant->second);
+    common::AppendJsonString(writer.Name(absl::StrCat(absl::string_view(field.json_name.data(), field.json_name.size()),
+                                                      "#", variant->first)),
+                             variant->second);
   }
 }
 
 void AppendNonEmptyString(ObjectWriter& writer, std::string_view name, const std::string& value) {
-  if (!value.empty()) AppendJsonString(writer.Name(name), value);
+  if (!value.empty()) common::AppendJsonString(writer.Name(name), value);
 }
 
 void AppendNonEmptyArray(ObjectWriter& writer, std::string_view name,
@@ -174,7 +174,7 @@ std::string WriteServerMetadata(const clientreg::v1::ServerMetadata& metadata, D
   std::string out;
   ObjectWriter writer(out);
   // RFC 8414 §3.3: clients compare the issuer byte for byte with the one they built the URL from.
-  AppendJsonString(writer.Name("issuer"), metadata.issuer());
+  common::AppendJsonString(writer.Name("issuer"), metadata.issuer());
   AppendNonEmptyString(writer, "authorization_endpoint", metadata.authorization_endpoint());
   AppendNonEmptyString(writer, "token_endpoint", metadata.token_endpoint());
   AppendNonEmptyString(writer, "jwks_uri", metadata.jwks_uri());
@@ -199,18 +199,18 @@ std::string WriteServerMetadata(const clientreg::v1::ServerMetadata& metadata, D
 std::string WriteClientInformation(const clientreg::v1::ClientInformation& info) {
   std::string out;
   ObjectWriter writer(out);
-  AppendJsonString(writer.Name("client_id"), info.client_id());
-  if (info.has_client_secret()) AppendJsonString(writer.Name("client_secret"), info.client_secret());
+  common::AppendJsonString(writer.Name("client_id"), info.client_id());
+  if (info.has_client_secret()) common::AppendJsonString(writer.Name("client_secret"), info.client_secret());
   // RFC 7591 §3.2.1: seconds since the epoch as JSON numbers, not the strings proto3 JSON would print.
   absl::StrAppend(&writer.Name("client_id_issued_at"), info.client_id_issued_at());
   if (info.has_client_secret_expires_at()) {
     absl::StrAppend(&writer.Name("client_secret_expires_at"), info.client_secret_expires_at());
   }
   if (info.has_registration_client_uri()) {
-    AppendJsonString(writer.Name("registration_client_uri"), info.registration_client_uri());
+    common::AppendJsonString(writer.Name("registration_client_uri"), info.registration_client_uri());
   }
   if (info.has_registration_access_token()) {
-    AppendJsonString(writer.Name("registration_access_token"), info.registration_access_token());
+    common::AppendJsonString(writer.Name("registration_access_token"), info.registration_access_token());
   }
   for (const MetadataField& field : MetadataFields()) {
     std::visit(ValueWriter(field, info.metadata(), writer), field.value);

@@ -58,6 +58,11 @@ void RegistrationClient::GetServerMetadata(clientreg::v1::GetServerMetadataReque
   Submit(&AsyncStub::GetServerMetadata, std::move(request), std::move(caller), std::move(done));
 }
 
+std::size_t RegistrationClient::inflight() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return inflight_;
+}
+
 template <typename Request, typename Response>
 void RegistrationClient::Submit(AsyncMethod<Request, Response> method, Request request, CallerContext caller,
                                 Callback<Response> done) {

@@ -52,6 +52,9 @@ class RegistrationClient {
   void GetServerMetadata(clientreg::v1::GetServerMetadataRequest request, CallerContext caller,
                          Callback<clientreg::v1::ServerMetadata> done);
 
+  // RPCs started and not yet completed (at most max_inflight); queued calls are not counted.
+  std::size_t inflight() const;
+
  private:
   using AsyncStub = clientreg::v1::ClientRegistration::StubInterface::async_interface;
   // The callback-API method of the generated stub for one RPC.
@@ -81,7 +84,7 @@ class RegistrationClient {
 
   std::unique_ptr<clientreg::v1::ClientRegistration::Stub> stub_;
   Options options_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable idle_;
   std::size_t inflight_ = 0;
   std::deque<std::unique_ptr<Call>> queue_;

@@ -23,6 +23,8 @@ namespace {
 
 constexpr std::string_view kRegistrationPath = "/oauth/register";
 constexpr std::string_view kOpenApiPath = "/openapi.json";
+constexpr std::string_view kHealthzPath = "/healthz";
+constexpr std::string_view kReadyzPath = "/readyz";
 constexpr std::string_view kManagementMethods = "GET, PUT, DELETE";
 
 // RFC 7592 §2.2: members a PUT body is asked about beyond the metadata. The first two are compared by the server,
@@ -69,6 +71,7 @@ HttpResponse ClientInformationResponse(unsigned status, const clientreg::v1::Cli
   // RFC 7591 §3.2.1, RFC 7592 §3: the response carries a secret or token, so it must not be cached.
   response.headers.emplace_back("Cache-Control", "no-store");
   response.headers.emplace_back("Pragma", "no-cache");
+  response.client_id = info.client_id();
   // RFC 9110 §15.3.2: a 201 names the created resource, here the client's configuration endpoint.
   if (status == 201 && info.has_registration_client_uri()) {
     response.headers.emplace_back("Location", info.registration_client_uri());
@@ -212,8 +215,9 @@ void Router::AddCors(std::string_view origin, HttpResponse& response, bool publi
   if (public_document) response.headers.emplace_back("Vary", "Origin");
 }
 
-Router::Done Router::Replier(std::string origin, std::string allow, Done done) const {
-  return [this, origin = std::move(origin), allow = std::move(allow), done = std::move(done)](HttpResponse response) {
+Router::Done Router::Replier(std::string origin, std::string allow, Done done, std::string client_id) const {
+  return [this, origin = std::move(origin), allow = std::move(allow), done = std::move(done),
+          client_id = std::move(client_id)](HttpResponse response) {
     // RFC 9110 §15.5.6: a 405 carries Allow; the router's own 405s have theirs already, the server's do not.
     const bool has_allow = std::any_of(response.headers.begin(), response.headers.end(),
                                        [](const auto& field) { return field.first == "Allow"; });
@@ -225,42 +229,87 @@ Router::Done Router::Replier(std::string origin, std::string allow, Done done) c
         response.headers.emplace_back("Allow", allow);
       }
     }
+    if (response.client_id.empty()) response.client_id = client_id;
     AddCors(origin, response);
     done(std::move(response));
   };
 }
 
+Route Router::Classify(std::string_view target) const {
+  const std::string_view path = TargetPath(target);
+  if (path == kHealthzPath) return Route::kHealthz;
+  if (path == kReadyzPath) return Route::kReadyz;
+  if (path == registration_path_) return Route::kRegister;
+  if (absl::StartsWith(ToAbsl(path), configuration_prefix_)) return Route::kClientConfiguration;
+  for (const auto& [route, body] : discovery_routes_) {
+    if (path == route) return Route::kDiscovery;
+  }
+  if (path == kOpenApiPath) return Route::kOpenApi;
+  return Route::kOther;
+}
+
 void Router::Handle(HttpRequest request, std::function<void(HttpResponse)> done) const {
   const std::string_view path = TargetPath(request.target);
-  if (path == registration_path_) {
-    if (request.method == "POST") {
-      Register(std::move(request), std::move(done));
+  switch (Classify(path)) {
+    case Route::kHealthz:
+      ServeHealth(request, Route::kHealthz, std::move(done));
+      return;
+    case Route::kReadyz:
+      ServeHealth(request, Route::kReadyz, std::move(done));
+      return;
+    case Route::kRegister: {
+      if (request.method == "POST") {
+        Register(std::move(request), std::move(done));
+        return;
+      }
+      // RFC 9110 §15.5.6: a 405 carries Allow; GET never lists clients.
+      HttpResponse response = request.method == "OPTIONS" ? Preflight("POST, OPTIONS") : MethodNotAllowed("POST");
+      AddCors(request.origin, response);
+      done(std::move(response));
       return;
     }
-    // RFC 9110 §15.5.6: a 405 carries Allow; GET never lists clients.
-    HttpResponse response = request.method == "OPTIONS" ? Preflight("POST, OPTIONS") : MethodNotAllowed("POST");
-    AddCors(request.origin, response);
-    done(std::move(response));
-    return;
-  }
-  if (absl::StartsWith(ToAbsl(path), configuration_prefix_)) {
-    // A copy: `path` points into the request, which Manage takes over.
-    const std::string client_id(path.substr(configuration_prefix_.size()));
-    Manage(std::move(request), client_id, std::move(done));
-    return;
-  }
-  for (const auto& [route, body] : discovery_routes_) {
-    if (path == route) {
-      ServeDocument(request, *body, std::move(done));
+    case Route::kClientConfiguration: {
+      // A copy: `path` points into the request, which Manage takes over.
+      const std::string client_id(path.substr(configuration_prefix_.size()));
+      Manage(std::move(request), client_id, std::move(done));
       return;
     }
-  }
-  if (path == kOpenApiPath) {
-    ServeDocument(request, OpenApiDocument(), std::move(done));
-    return;
+    case Route::kDiscovery:
+      for (const auto& [route, body] : discovery_routes_) {
+        if (path == route) {
+          ServeDocument(request, *body, std::move(done));
+          return;
+        }
+      }
+      break;
+    case Route::kOpenApi:
+      ServeDocument(request, OpenApiDocument(), std::move(done));
+      return;
+    case Route::kOther:
+      break;
   }
   HttpResponse response = ErrorResponse(404, common::kInvalidRequest, "no such endpoint");
   AddCors(request.origin, response);
+  done(std::move(response));
+}
+
+void Router::ServeHealth(const HttpRequest& request, Route route, Done done) const {
+  if (request.method != "GET" && request.method != "HEAD") {
+    done(MethodNotAllowed("GET, HEAD"));
+    return;
+  }
+  // The connection leaves the body out of a HEAD answer and keeps its Content-Length.
+  const common::OpsResponse answer =
+      route == Route::kHealthz
+          ? common::LivenessResponse()
+          : common::ReadinessResponse(options_.readiness ? options_.readiness()
+                                                         : std::vector<common::HealthCheckResult>());
+  HttpResponse response;
+  response.status = static_cast<unsigned>(answer.status);
+  response.headers.emplace_back("Content-Type", answer.content_type);
+  // A probe must see the state now, never a cached one.
+  response.headers.emplace_back("Cache-Control", "no-store");
+  response.body = answer.body;
   done(std::move(response));
 }
 
@@ -293,14 +342,16 @@ void Router::Register(HttpRequest request, Done done) const {
   }
   clientreg::v1::RegisterRequest rpc;
   *rpc.mutable_metadata() = *std::move(metadata);
-  registration_->Register(std::move(rpc), RegistrationClient::CallerContext{request.peer, {}},
+  registration_->Register(std::move(rpc), RegistrationClient::CallerContext{request.peer, request.request_id},
                           [reply = std::move(reply)](grpc::Status status, clientreg::v1::ClientInformation info) {
                             reply(status.ok() ? ClientInformationResponse(201, info) : ErrorResponseFromGrpc(status));
                           });
 }
 
 void Router::Manage(HttpRequest request, std::string_view client_id, Done done) const {
-  Done reply = Replier(request.origin, AllowedExcept(kManagementMethods, request.method), std::move(done));
+  // Only a segment that can be a client_id is logged: anything else is an arbitrary client-chosen string.
+  Done reply = Replier(request.origin, AllowedExcept(kManagementMethods, request.method), std::move(done),
+                       IsValidClientIdSegment(client_id) ? std::string(client_id) : std::string());
   const bool known_method = request.method == "GET" || request.method == "PUT" || request.method == "DELETE";
   if (!known_method) {
     reply(request.method == "OPTIONS" ? Preflight("GET, PUT, DELETE, OPTIONS") : MethodNotAllowed(kManagementMethods));
@@ -319,7 +370,7 @@ void Router::Manage(HttpRequest request, std::string_view client_id, Done done) 
     reply(UnauthorizedResponse(/*token_presented=*/true));
     return;
   }
-  const RegistrationClient::CallerContext caller{request.peer, {}};
+  const RegistrationClient::CallerContext caller{request.peer, request.request_id};
   if (request.method == "GET") {
     clientreg::v1::GetRegistrationRequest rpc;
     rpc.set_client_id(std::string(client_id));
@@ -382,7 +433,7 @@ void Router::Update(HttpRequest request, std::string client_id, std::string toke
     }
   }
   registration_->UpdateRegistration(
-      std::move(rpc), RegistrationClient::CallerContext{request.peer, {}},
+      std::move(rpc), RegistrationClient::CallerContext{request.peer, request.request_id},
       [reply = std::move(reply)](grpc::Status status, clientreg::v1::ClientInformation info) {
         reply(status.ok() ? ClientInformationResponse(200, info) : ErrorResponseFromGrpc(status, RpcKind::kManagement));
       });

@@ -11,8 +11,10 @@
 
 #include "clientreg/config/v1/config.pb.h"
 #include "clientreg/v1/registration.pb.h"
+#include "common/ops_endpoints.h"
 #include "gateway/http_types.h"
 #include "gateway/registration_client.h"
+#include "gateway/route.h"
 
 namespace clientreg::gateway {
 
@@ -27,6 +29,12 @@ namespace clientreg::gateway {
 //  - /.well-known/oauth-authorization-server P (RFC 8414 §3), P/.well-known/openid-configuration (OIDC Discovery
 //    §4) and, when P is not empty, /.well-known/openid-configuration P (what MCP clients try): GET only.
 //  - /openapi.json: the OpenAPI 3.1 description of all of the above, GET only.
+//  - /healthz (liveness: 200 {"status":"ok"} whenever the router answers) and /readyz (200 or 503 from
+//    Options::readiness, as common::ReadinessResponse writes it): exactly these paths, never under P, for load
+//    balancers probing the public port; GET and HEAD, anything else 405 with `Allow: GET, HEAD`; `Cache-Control:
+//    no-store`. /metrics is not a route: it is a 404 here like any unknown path (it lives on the ops port).
+// Every call to the server carries the request's `request_id`. A response names its client in `client_id` when the
+// route knows it: the configuration endpoint's path id (when it can be one), or the client a 200 or 201 describes.
 class Router {
  public:
   struct Options {
@@ -36,6 +44,8 @@ class Router {
     // What the server publishes, fetched once at start-up: configuration does not change at run time. Its
     // `issuer` places every route.
     clientreg::v1::ServerMetadata server_metadata;
+    // The checks /readyz reports, called once per request to it; must be quick and thread-safe. Unset: ready.
+    std::function<std::vector<common::HealthCheckResult>()> readiness;
   };
 
   // `registration` must outlive the router.
@@ -47,6 +57,9 @@ class Router {
   // Answers `request` through `done`, exactly once, possibly on another thread.
   void Handle(HttpRequest request, std::function<void(HttpResponse)> done) const;
 
+  // The route a request-target belongs to, as Handle dispatches it (whatever the method).
+  Route Classify(std::string_view target) const;
+
  private:
   using Done = std::function<void(HttpResponse)>;
 
@@ -55,8 +68,11 @@ class Router {
   void Update(HttpRequest request, std::string client_id, std::string token, Done done) const;
   // A GET-only public document (discovery, OpenAPI), cacheable by anyone for an hour.
   void ServeDocument(const HttpRequest& request, std::string_view body, Done done) const;
-  // Wraps `done` so the response gets the CORS fields for `origin`, and on a 405 an `Allow` of `allow`.
-  Done Replier(std::string origin, std::string allow, Done done) const;
+  // /healthz or /readyz.
+  void ServeHealth(const HttpRequest& request, Route route, Done done) const;
+  // Wraps `done` so the response gets the CORS fields for `origin`, on a 405 an `Allow` of `allow`, and the
+  // `client_id` the route knows unless the response names one.
+  Done Replier(std::string origin, std::string allow, Done done, std::string client_id = {}) const;
   // Adds the CORS response fields for the request's Origin, if it is allowed. For a public, cacheable document
   // the fields must not depend on whether the request that filled a shared cache carried an Origin.
   void AddCors(std::string_view origin, HttpResponse& response, bool public_document = false) const;

@@ -61,6 +61,7 @@ absl::StatusOr<clientreg::v1::ClientRecord> ClientAuthenticator::Authenticate(st
   if (!stored.ok() && !absl::IsNotFound(stored.status())) {
     common::Log(common::LogLevel::kError, "client_authentication_read_failed",
                 {{"client_id", Loggable(client_id)}, {"error", std::string(stored.status().message())}});
+    Count("error");
     return absl::UnavailableError("client authentication is unavailable");
   }
   const bool known = stored.ok();
@@ -93,6 +94,7 @@ absl::StatusOr<clientreg::v1::ClientRecord> ClientAuthenticator::Authenticate(st
     // The reason goes to the operator's log only, never to the caller.
     common::Log(common::LogLevel::kInfo, "client_authentication_failed",
                 {{"client_id", Loggable(client_id)}, {"reason", refusal}});
+    Count(std::string_view(refusal) == "client_disabled" ? "disabled" : "invalid");
     return AuthenticationFailed();
   }
 
@@ -101,7 +103,12 @@ absl::StatusOr<clientreg::v1::ClientRecord> ClientAuthenticator::Authenticate(st
     int64_t& last_used = pending_[stored->client_id()];
     last_used = std::max(last_used, now);
   }
+  Count("ok");
   return MakeClientRecord(*stored, now);
+}
+
+void ClientAuthenticator::Count(std::string_view outcome) const {
+  if (options_.metrics != nullptr) options_.metrics->client_authentications.WithLabels({outcome}).Increment();
 }
 
 int64_t ClientAuthenticator::PendingLastUsed(std::string_view client_id) const {

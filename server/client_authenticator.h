@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "clientreg/v1/admin.pb.h"
 #include "common/clock.h"
+#include "server/rpc_metrics.h"
 #include "storage/client_store.h"
 
 namespace clientreg::server {
@@ -31,6 +32,8 @@ class ClientAuthenticator {
     std::string server_key;
     // How often pending last-use times are written. Must be positive.
     std::chrono::milliseconds flush_interval = std::chrono::seconds(10);
+    // Counts each outcome in client_authentications when set; must outlive the authenticator.
+    ServerMetrics* metrics = nullptr;
   };
 
   // Draws the decoy digest and starts the flush thread. `store` and `clock` must outlive the authenticator.
@@ -71,6 +74,8 @@ class ClientAuthenticator {
                       std::string decoy_digest);
 
   void FlushLoop();
+  // Counts one AuthenticateClient outcome, if there are metrics.
+  void Count(std::string_view outcome) const;
 
   storage::ClientStore* const store_;
   const common::Clock* const clock_;

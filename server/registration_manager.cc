@@ -52,6 +52,20 @@ RegistrationManager::RegistrationManager(storage::ClientStore* store, const comm
 
 absl::StatusOr<StoredClient> RegistrationManager::Authenticate(const std::string& client_id,
                                                                const std::string& token) const {
+  absl::StatusOr<StoredClient> client = CheckToken(client_id, token);
+  if (options_.metrics != nullptr) {
+    const absl::StatusCode code = client.status().code();
+    const char* outcome = code == absl::StatusCode::kOk                 ? "ok"
+                          : code == absl::StatusCode::kUnauthenticated  ? "invalid"
+                          : code == absl::StatusCode::kPermissionDenied ? "disabled"
+                                                                        : "error";
+    options_.metrics->registration_token_checks.WithLabels({outcome}).Increment();
+  }
+  return client;
+}
+
+absl::StatusOr<StoredClient> RegistrationManager::CheckToken(const std::string& client_id,
+                                                             const std::string& token) const {
   // Every path digests the token, looks it up and reads the client, whatever an earlier step found, so that the
   // answer's timing says as little as its content (OIDC Registration §4.4: no oracle for which clients exist).
   ASSIGN_OR_RETURN(const std::string digest, common::HmacSha256(options_.server_key, token));

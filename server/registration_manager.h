@@ -12,6 +12,7 @@
 #include "clientreg/v1/stored.pb.h"
 #include "common/clock.h"
 #include "server/metadata_validator.h"
+#include "server/rpc_metrics.h"
 #include "storage/client_store.h"
 
 namespace clientreg::server {
@@ -38,6 +39,8 @@ class RegistrationManager {
     bool revoke_misused_registration_tokens = true;
     // A successful update issues a new registration access token and invalidates the presented one in the same write.
     bool rotate_registration_access_token_on_update = false;
+    // Counts each token check's outcome in registration_token_checks when set; must outlive the manager.
+    ServerMetrics* metrics = nullptr;
   };
 
   // `store` and `clock` must outlive the manager. `validator` is the one Register uses.
@@ -68,9 +71,11 @@ class RegistrationManager {
 
  private:
   // The client named by `client_id` if `token` is its registration access token and it is not disabled; otherwise
-  // the errors described on the class. Revokes a misused token.
+  // the errors described on the class. Revokes a misused token. Counts the outcome.
   absl::StatusOr<clientreg::v1::StoredClient> Authenticate(const std::string& client_id,
                                                            const std::string& token) const;
+  // Authenticate without the count.
+  absl::StatusOr<clientreg::v1::StoredClient> CheckToken(const std::string& client_id, const std::string& token) const;
   // Clears the registration access token of `owner_id` if its digest is still `token_digest`. True when that token
   // no longer works (revoked now, rotated or deleted meanwhile); false if the store kept failing.
   bool RevokeMisusedToken(const std::string& owner_id, const std::string& token_digest) const;

@@ -7,18 +7,20 @@
 namespace clientreg::server {
 
 RegistrationService::RegistrationService(const Registrar* registrar, const RegistrationManager* manager,
-                                         clientreg::v1::ServerMetadata server_metadata)
-    : registrar_(registrar), manager_(manager), server_metadata_(std::move(server_metadata)) {}
+                                         clientreg::v1::ServerMetadata server_metadata, ServerMetrics* metrics)
+    : registrar_(registrar), manager_(manager), server_metadata_(std::move(server_metadata)), metrics_(metrics) {}
 
 grpc::ServerUnaryReactor* RegistrationService::Register(grpc::CallbackServerContext* context,
                                                         const clientreg::v1::RegisterRequest* request,
                                                         clientreg::v1::ClientInformation* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // `response` lives until Finish; `request` is not used after RegisterAsync returns.
-  registrar_->RegisterAsync(request->metadata(),
-                            [reactor, response](absl::StatusOr<clientreg::v1::ClientInformation> result) {
-                              reactor->Finish(ToGrpcResponse(std::move(result), response));
-                            });
+  registrar_->RegisterAsync(request->metadata(), [reactor, response, metrics = metrics_](
+                                                     absl::StatusOr<clientreg::v1::ClientInformation> result) {
+    if (metrics != nullptr)
+      metrics->registrations.WithLabels({RegistrationOutcome(result.status().code())}).Increment();
+    reactor->Finish(ToGrpcResponse(std::move(result), response));
+  });
   return reactor;
 }
 

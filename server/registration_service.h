@@ -4,6 +4,7 @@
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "server/registrar.h"
 #include "server/registration_manager.h"
+#include "server/rpc_metrics.h"
 
 namespace clientreg::server {
 
@@ -16,9 +17,10 @@ namespace clientreg::server {
 class RegistrationService final : public clientreg::v1::ClientRegistration::WithCallbackMethod_Register<
                                       clientreg::v1::ClientRegistration::Service> {
  public:
-  // `registrar` and `manager` must outlive the service. `server_metadata` is BuildServerMetadata(config).
+  // `registrar` and `manager` must outlive the service, and `metrics` too when set (it counts registrations by
+  // outcome). `server_metadata` is BuildServerMetadata(config).
   RegistrationService(const Registrar* registrar, const RegistrationManager* manager,
-                      clientreg::v1::ServerMetadata server_metadata);
+                      clientreg::v1::ServerMetadata server_metadata, ServerMetrics* metrics = nullptr);
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
                                      const clientreg::v1::RegisterRequest* request,
@@ -36,6 +38,7 @@ class RegistrationService final : public clientreg::v1::ClientRegistration::With
   const Registrar* registrar_;
   const RegistrationManager* manager_;
   const clientreg::v1::ServerMetadata server_metadata_;
+  ServerMetrics* const metrics_;
 };
 
 }  // namespace clientreg::server

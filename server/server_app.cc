@@ -1,15 +1,21 @@
 #include "server/server_app.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/build_info.h"
 #include "common/logging.h"
+#include "common/ops_endpoints.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -25,20 +31,44 @@ constexpr int kMaxReceiveMessageBytes = 1 << 20;
 // Per connection: far above what a gateway keeps in flight (max_inflight_rpcs, default 48).
 constexpr int kMaxConcurrentStreams = 1024;
 
+// The data dir holds client records and the HMAC key: nobody but the server's user may read it. umask 077 makes
+// every file RocksDB creates from now on 0600 (directories 0700); what an older version left readable is
+// tightened once here.
+absl::Status PrepareDataDir(const std::filesystem::path& data_dir) {
+  ::umask(0077);
+  std::error_code error;
+  std::filesystem::create_directories(data_dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data dir ", data_dir.string(), ": ", error.message()));
+  }
+  using std::filesystem::perms;
+  std::filesystem::permissions(data_dir, perms::owner_all, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot make data dir ", data_dir.string(), " private: ", error.message()));
+  }
+  for (auto it = std::filesystem::recursive_directory_iterator(data_dir, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_symlink()) continue;
+    std::error_code ignored;
+    std::filesystem::permissions(
+        it->path(), it->is_directory() ? perms::owner_all : perms::owner_read | perms::owner_write, ignored);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::config::v1::ServerConfig& config,
                                                             Dependencies dependencies) {
   std::unique_ptr<ServerApp> app(new ServerApp());
   const common::Clock* clock = dependencies.clock != nullptr ? dependencies.clock : &app->system_clock_;
+  app->server_metrics_ = std::make_unique<ServerMetrics>(app->metrics_);
+  RegisterProcessMetrics(app->metrics_);
 
   const std::filesystem::path data_dir(config.data_dir());
-  std::error_code error;
-  std::filesystem::create_directories(data_dir, error);
-  if (error) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create data dir ", config.data_dir(), ": ", error.message()));
-  }
+  RETURN_IF_ERROR(PrepareDataDir(data_dir));
   const std::string key_file =
       config.has_secret_key_file() ? config.secret_key_file() : (data_dir / "server.key").string();
   ASSIGN_OR_RETURN(std::string server_key, common::LoadOrCreateServerKey(key_file));
@@ -51,15 +81,17 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   app->registrar_ =
       std::make_unique<Registrar>(app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()),
                                   RegistrarOptions(config, server_key));
+  RegistrationManager::Options manager_options = RegistrationManagerOptions(config, server_key);
+  manager_options.metrics = app->server_metrics_.get();
   app->registration_manager_ = std::make_unique<RegistrationManager>(
-      app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()),
-      RegistrationManagerOptions(config, server_key));
+      app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()), std::move(manager_options));
   app->registration_service_ = std::make_unique<RegistrationService>(
-      app->registrar_.get(), app->registration_manager_.get(), BuildServerMetadata(config));
+      app->registrar_.get(), app->registration_manager_.get(), BuildServerMetadata(config), app->server_metrics_.get());
 
   ClientAuthenticator::Options authenticator_options;
   authenticator_options.server_key = server_key;
   authenticator_options.flush_interval = std::chrono::seconds(config.last_used_flush_seconds());
+  authenticator_options.metrics = app->server_metrics_.get();
   ASSIGN_OR_RETURN(app->authenticator_,
                    ClientAuthenticator::Create(app->store_.get(), clock, std::move(authenticator_options)));
   app->authentication_service_ = std::make_unique<AuthenticationService>(app->authenticator_.get());
@@ -74,6 +106,13 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
 
   // Lets grpcurl and grpc_cli discover the services; it must run before the builder is created to take effect.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // grpc.health.v1.Health (Check and Watch), fed by the HealthMonitor; also must precede the builder.
+  grpc::EnableDefaultHealthCheckService(true);
+  app->health_ = std::make_unique<HealthMonitor>(
+      app->store_.get(), HealthMonitor::Options{std::chrono::seconds(1),
+                                                {std::string(clientreg::v1::ClientRegistration::service_full_name()),
+                                                 std::string(clientreg::v1::ClientAuthentication::service_full_name()),
+                                                 std::string(clientreg::v1::ClientAdmin::service_full_name())}});
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(), &app->port_);
@@ -97,13 +136,35 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   // Callback calls take no thread from the quota, so this bounds what one connection can have open at once (gRPC
   // clients queue calls beyond it rather than fail them).
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(RpcMetricsInterceptorFactory(app->server_metrics_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address()));
   }
-  common::Log(
-      common::LogLevel::kInfo, "server_started",
-      {{"listen", config.listen_address()}, {"port", std::to_string(app->port_)}, {"data_dir", config.data_dir()}});
+  app->health_->Start(app->server_->GetHealthCheckService());
+  if (!config.ops_listen_address().empty()) {
+    const HealthMonitor* health = app->health_.get();
+    const common::MetricsRegistry* metrics = &app->metrics_;
+    ASSIGN_OR_RETURN(app->ops_, common::OpsServer::Start(
+                                    config.ops_listen_address(),
+                                    {{"/healthz", [] { return common::LivenessResponse(); }},
+                                     {"/readyz", [health] { return common::ReadinessResponse(health->Checks()); }},
+                                     {"/metrics", [metrics] { return common::MetricsResponse(*metrics); }}}));
+  }
+  // The effective config holds no secret (the key is a file path), so operators see exactly what runs.
+  std::string effective_config;
+  if (!google::protobuf::util::MessageToJsonString(config, &effective_config).ok()) effective_config = "?";
+  common::Log(common::LogLevel::kInfo, "server_started",
+              {{"listen", config.listen_address()},
+               {"port", std::to_string(app->port_)},
+               {"ops_port", std::to_string(app->ops_port())},
+               {"data_dir", config.data_dir()},
+               {"ready", app->health_->Ready() ? "true" : "false"},
+               {"version", common::BuildVersion()},
+               {"revision", common::BuildRevision()},
+               {"config", effective_config}});
   return app;
 }
 
@@ -116,15 +177,22 @@ ServerApp::~ServerApp() { Shutdown(std::chrono::milliseconds(0)); }
 void ServerApp::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  common::Log(common::LogLevel::kInfo, "server_draining", {{"grace_ms", std::to_string(grace.count())}});
+  // Readiness first, so that load balancers and gateways stop sending before the listener closes.
+  if (health_ != nullptr) health_->SetDraining();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_->Wait();
   }
+  if (health_ != nullptr) health_->Stop();
   // No call can record a use any more: the last batch goes to the store while it is still open.
   if (authenticator_ != nullptr) authenticator_->Stop();
   // Every acknowledged write is already synced; closing releases the RocksDB lock for a restart.
   store_.reset();
+  // Last: /readyz says 503 until the very end of the drain.
+  if (ops_ != nullptr) ops_->Stop();
   common::Log(common::LogLevel::kInfo, "server_stopped");
+  common::FlushLogs();
 }
 
 void ServerApp::Wait() {

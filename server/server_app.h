@@ -7,14 +7,18 @@
 #include "absl/status/statusor.h"
 #include "clientreg/config/v1/config.pb.h"
 #include "common/clock.h"
+#include "common/metrics.h"
+#include "common/ops_server.h"
 #include "grpcpp/server.h"
 #include "server/authentication_service.h"
 #include "server/client_admin.h"
 #include "server/client_admin_service.h"
 #include "server/client_authenticator.h"
+#include "server/health_monitor.h"
 #include "server/registrar.h"
 #include "server/registration_manager.h"
 #include "server/registration_service.h"
+#include "server/rpc_metrics.h"
 #include "storage/client_store.h"
 
 namespace clientreg::server {
@@ -42,8 +46,15 @@ class ServerApp {
 
   // The bound gRPC port (useful with a ":0" listen address).
   int port() const { return port_; }
+  // The bound ops HTTP port, 0 without an ops_listen_address.
+  uint16_t ops_port() const { return ops_ != nullptr ? ops_->port() : 0; }
+  // The process's metrics, as /metrics shows them.
+  common::MetricsRegistry& metrics() { return metrics_; }
+  // The readiness /readyz and gRPC health report.
+  const HealthMonitor& health() const { return *health_; }
 
-  // Stops taking calls, waits up to `grace` for those in flight, cancels the rest, and closes the store. Idempotent.
+  // Drains: readiness goes false at once (NOT_SERVING, /readyz 503), the server stops taking calls, waits up to
+  // `grace` for those in flight, cancels the rest, and closes the store. Idempotent.
   void Shutdown(std::chrono::milliseconds grace);
 
   // Blocks until Shutdown() has completed.
@@ -53,7 +64,10 @@ class ServerApp {
   ServerApp() = default;
 
   common::SystemClock system_clock_;
+  common::MetricsRegistry metrics_;
+  std::unique_ptr<ServerMetrics> server_metrics_;
   std::unique_ptr<storage::ClientStore> store_;
+  std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<RegistrationManager> registration_manager_;
   std::unique_ptr<RegistrationService> registration_service_;
@@ -62,6 +76,7 @@ class ServerApp {
   std::unique_ptr<ClientAdmin> client_admin_;
   std::unique_ptr<ClientAdminService> client_admin_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<common::OpsServer> ops_;
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
+#include "common/logging.h"
 #include "common/proto_file.h"
 #include "common/status_macros.h"
 #include "server/registration_policy.h"
@@ -23,6 +24,8 @@ clientreg::config::v1::ServerConfig DefaultServerConfig() {
   config.set_secret_rotation_overlap_seconds(0);
   config.set_last_used_flush_seconds(10);
   config.set_max_list_page_size(1000);
+  config.set_ops_listen_address("");
+  config.set_log_level("info");
   // Unset discovery endpoints derive from the issuer (AuthorizationEndpoint() and the others below).
   clientreg::config::v1::DiscoveryConfig& discovery = *config.mutable_discovery();
   discovery.mutable_subject_types_supported()->Add(std::string("public"));
@@ -71,6 +74,9 @@ absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& con
   if (config.last_used_flush_seconds() == 0)
     return absl::InvalidArgumentError("last_used_flush_seconds must be positive");
   if (config.max_list_page_size() == 0) return absl::InvalidArgumentError("max_list_page_size must be positive");
+  if (const auto level = common::ParseLogLevel(config.log_level()); !level.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));
+  }
   RETURN_IF_ERROR(common::ValidateLimits(config.limits()));
   return ValidateRegistrationPolicy(config.registration());
 }

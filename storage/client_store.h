@@ -85,6 +85,12 @@ class ClientStore {
   // corrupt.
   [[nodiscard]] virtual absl::Status RecordLastUsed(const std::vector<std::pair<std::string, int64_t>>& last_used) = 0;
 
+  // OK if the store can serve now: a real read answers, and the last write, if it failed, has since been followed by
+  // one that succeeded. Unavailable otherwise. While the last write has failed, a check writes (and syncs) a small
+  // probe record, so the store reports healthy again as soon as the disk takes writes again, without waiting for
+  // a client's write. Meant for health checks, about once a second; never on a request path.
+  [[nodiscard]] virtual absl::Status CheckHealth() = 0;
+
   // When the client last authenticated, as recorded by RecordLastUsed; 0 if never, or if the client does not exist
   // (a deleted client's time is never returned, not even for a client later created with the same id).
   [[nodiscard]] virtual absl::StatusOr<int64_t> GetLastUsed(std::string_view client_id) const = 0;

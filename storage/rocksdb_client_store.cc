@@ -1,6 +1,7 @@
 #include "storage/rocksdb_client_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
@@ -114,6 +115,9 @@ absl::StatusOr<int64_t> DecodeLastUsed(std::string_view client_id, const rocksdb
   for (std::size_t i = 0; i < sizeof(bits); ++i) bits = (bits << 8) | static_cast<unsigned char>(value[i]);
   return static_cast<int64_t>(bits);
 }
+
+// In the default column family, which holds no client data: what CheckHealth reads, and writes after a failure.
+constexpr char kHealthProbeKey[] = "health_probe";
 
 // Column family handles in the order OpenDatabase opens them.
 enum HandleIndex : std::size_t { kDefault = 0, kClients, kTokenIndex, kAudit, kLastUsed, kHandleCount };
@@ -289,6 +293,22 @@ class RocksDbClientStore final : public ClientStore {
         });
   }
 
+  absl::Status CheckHealth() override {
+    if (last_write_failed_.load(std::memory_order_relaxed)) {
+      // Only a synced write shows that the disk takes writes again; reads may keep working throughout.
+      return WriteBatchWithDb(/*sync=*/true, "write health probe", [](const OpenDb& open, rocksdb::WriteBatch& batch) {
+        return FromRocksDbStatus(batch.Put(open.handles[kDefault], kHealthProbeKey, "1"), "batch health probe");
+      });
+    }
+    return WithDb([](const OpenDb& open) -> absl::Status {
+      rocksdb::PinnableSlice value;
+      const rocksdb::Status read =
+          open.db->Get(rocksdb::ReadOptions(), open.handles[kDefault], kHealthProbeKey, &value);
+      if (read.IsNotFound()) return absl::OkStatus();
+      return FromRocksDbStatus(read, "read health probe");
+    });
+  }
+
   absl::StatusOr<std::string> FindByTokenDigest(std::string_view token_digest) const override {
     return WithDb([&](const OpenDb& open) -> absl::StatusOr<std::string> {
       std::string client_id;
@@ -441,16 +461,20 @@ class RocksDbClientStore final : public ClientStore {
   template <typename Prepare>
   absl::Status WriteBatchWithDb(bool sync, std::string_view context, Prepare prepare) {
     std::optional<uint64_t> failed_generation;
+    bool attempted = false;
     const absl::Status status = WithDb([&](const OpenDb& open) -> absl::Status {
       rocksdb::WriteBatch batch;
       RETURN_IF_ERROR(prepare(open, batch));
       if (batch.Count() == 0) return absl::OkStatus();
       rocksdb::WriteOptions options;
       options.sync = sync;
+      attempted = true;
       const rocksdb::Status written = open.db->Write(options, &batch);
       if (!written.ok()) failed_generation = open.generation;
       return FromRocksDbStatus(written, ToAbsl(context));
     });
+    // A store that could not even open counts as a failed write too: nothing can be written until it does.
+    if (attempted || absl::IsUnavailable(status)) last_write_failed_.store(!status.ok(), std::memory_order_relaxed);
     if (failed_generation.has_value()) Reopen(failed_generation, status);
     return status;
   }
@@ -535,6 +559,8 @@ class RocksDbClientStore final : public ClientStore {
   mutable uint64_t last_generation_ = 0;
   // Null only while the disk refuses a reopen.
   mutable std::unique_ptr<OpenDb> db_;
+  // Whether the last write tried failed (CheckHealth).
+  std::atomic<bool> last_write_failed_{false};
   // Per client id, held by every check-then-write: Create, Update, Delete and RecordLastUsed.
   KeyLockTable key_locks_;
   // Last member, so that it is destroyed first: its thread commits what is still queued while the database is open.

@@ -123,16 +123,19 @@ class ManagementE2eTest : public ServiceFixture {
     EXPECT_EQ(response.Header("cache-control"), "no-store");
   }
 
-  // What must be byte-identical between two 401s (spec.md §2.2): only Date may differ.
+  // What must be byte-identical between two 401s (spec.md §2.2): only Date and the request's own X-Request-Id may
+  // differ, and neither depends on the token or the client.
   static void ExpectSame401(const RawResponse& expected, const RawResponse& actual, const std::string& what) {
     EXPECT_EQ(actual.status, 401) << what;
     EXPECT_EQ(actual.status, expected.status) << what;
     EXPECT_EQ(actual.body, expected.body) << what;
-    auto strip_date = [](std::map<std::string, std::string> headers) {
+    auto strip_per_request = [](std::map<std::string, std::string> headers) {
+      EXPECT_EQ(headers.count("x-request-id"), 1u);
       headers.erase("date");
+      headers.erase("x-request-id");
       return headers;
     };
-    EXPECT_EQ(strip_date(actual.headers), strip_date(expected.headers)) << what;
+    EXPECT_EQ(strip_per_request(actual.headers), strip_per_request(expected.headers)) << what;
   }
 };
 

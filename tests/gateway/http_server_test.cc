@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/json_string.h"
+#include "common/json_string.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
@@ -219,11 +219,11 @@ class HttpServerTest : public ::testing::Test {
     response.headers.emplace_back("Content-Type", "application/json");
     std::string& body = response.body;
     body = "{\"method\":";
-    AppendJsonString(body, request.method);
+    common::AppendJsonString(body, request.method);
     body += ",\"target\":";
-    AppendJsonString(body, request.target);
+    common::AppendJsonString(body, request.target);
     body += ",\"content_type\":";
-    AppendJsonString(body, request.content_type);
+    common::AppendJsonString(body, request.content_type);
     body += ",\"body_length\":" + std::to_string(request.body.size()) + "}";
     return response;
   }

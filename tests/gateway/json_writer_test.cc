@@ -8,7 +8,6 @@
 #include "clientreg/v1/metadata.pb.h"
 #include "common/limits.h"
 #include "gateway/json_mapping.h"
-#include "gateway/json_string.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -116,47 +115,6 @@ TEST(JsonWriterTest, EscapesStringsAndCopiesNonAscii) {
             "\"contacts\":[\"\\\"quoted\\\"\"],\"tos_uri#q\\\"\\n\":\"v\","
             "\"software_id\":\"\xe3\x82\xaf\xe3\x83\xa9\xe3\x82\xa4\xe3\x82\xa2\xe3\x83\xb3\xe3\x83\x88\"}");
   EXPECT_TRUE(IsJsonObject(json));
-}
-
-// AppendJsonString skips 8 bytes at a time when none needs an escape: every byte value, at every position around
-// those 8-byte steps, must come out as the byte-by-byte rule says.
-TEST(JsonWriterTest, AppendJsonStringEscapesEveryByteAtEveryPosition) {
-  const auto expected = [](std::string_view value) {
-    std::string out = "\"";
-    for (const char c : value) {
-      const auto u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (c == '\n') {
-        out += "\\n";
-      } else if (c == '\r') {
-        out += "\\r";
-      } else if (c == '\t') {
-        out += "\\t";
-      } else if (u < 0x20) {
-        static constexpr char kHex[] = "0123456789abcdef";
-        out += "\\u00";
-        out += kHex[u >> 4];
-        out += kHex[u & 0xf];
-      } else {
-        out += c;
-      }
-    }
-    return out + "\"";
-  };
-  for (int byte = 0; byte < 256; ++byte) {
-    for (std::size_t position = 0; position < 20; ++position) {
-      std::string value(20, 'a');
-      value[position] = static_cast<char>(byte);
-      std::string out = "prefix";
-      AppendJsonString(out, value);
-      ASSERT_EQ(out, "prefix" + expected(value)) << "byte " << byte << " at " << position;
-    }
-  }
-  std::string out;
-  AppendJsonString(out, "");
-  EXPECT_EQ(out, "\"\"");
 }
 
 TEST(JsonWriterTest, JwksNumbersKeysAndNesting) {

@@ -20,6 +20,7 @@
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "clientreg/v1/stored.pb.h"
 #include "common/clock.h"
+#include "common/logging.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
 #include "grpcpp/create_channel.h"
@@ -524,10 +525,13 @@ TEST_F(ClientAdminTest, RotateNeverLogsTheSecret) {
   Store(MakeClient("c1"));
   RotateClientSecretRequest request;
   request.set_client_id("c1");
+  common::FlushLogs();  // only this test's lines in the capture
   ::testing::internal::CaptureStderr();
   absl::StatusOr<RotateClientSecretResponse> response = admin_->RotateClientSecret(request);
+  common::FlushLogs();
   const std::string log = ::testing::internal::GetCapturedStderr();
   ASSERT_OK(response);
+  EXPECT_NE(log.find(R"("event":"client_secret_rotated","client_id":"c1")"), std::string::npos) << log;
   EXPECT_EQ(log.find(response->client_secret()), std::string::npos) << log;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "clientreg/v1/errors.pb.h"
 #include "clientreg/v1/stored.pb.h"
+#include "common/logging.h"
 #include "common/registration_error.h"
 #include "gtest/gtest.h"
 #include "server/grpc_status.h"
@@ -213,11 +214,15 @@ TEST_F(ClientAuthenticatorTest, PreviousSecretDoesNotOpenADisabledClient) {
 
 TEST_F(ClientAuthenticatorTest, SecretsNeverReachTheLog) {
   Store(MakeClient("c1", "client_secret_basic", "correct-horse-battery"));
+  common::FlushLogs();  // only this test's lines in the capture
   ::testing::internal::CaptureStderr();
   EXPECT_OK(authenticator_->Authenticate("c1", "correct-horse-battery"));
   EXPECT_FALSE(authenticator_->Authenticate("c1", "wrong-staple-guess").ok());
   EXPECT_FALSE(authenticator_->Authenticate("nobody", "another-guess").ok());
+  common::FlushLogs();
   const std::string log = ::testing::internal::GetCapturedStderr();
+  // The failures were logged, so the absences below are about lines that exist.
+  EXPECT_NE(log.find(R"("event":"client_authentication_failed")"), std::string::npos) << log;
   EXPECT_EQ(log.find("correct-horse-battery"), std::string::npos) << log;
   EXPECT_EQ(log.find("wrong-staple-guess"), std::string::npos) << log;
   EXPECT_EQ(log.find("another-guess"), std::string::npos) << log;

@@ -18,6 +18,7 @@
 #include "clientreg/v1/registration.pb.h"
 #include "clientreg/v1/stored.pb.h"
 #include "common/clock.h"
+#include "common/logging.h"
 #include "common/registration_error.h"
 #include "common/secrets.h"
 #include "gmock/gmock.h"
@@ -255,11 +256,13 @@ TEST_F(RegistrationManagerTest, MisusedTokenIsRevokedAndLogged) {
   const ClientInformation other = Register();
   const ClientInformation bystander = Register();
 
+  common::FlushLogs();  // only this test's lines in the capture
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(WireForm(Get(other.client_id(), owner.registration_access_token()).status()),
             WireForm(InvalidRegistrationTokenError()));
+  common::FlushLogs();
   const std::string log = ::testing::internal::GetCapturedStderr();
-  EXPECT_THAT(log, HasSubstr("registration_token_misused"));
+  EXPECT_THAT(log, HasSubstr(R"("event":"registration_token_misused")"));
   EXPECT_THAT(log, HasSubstr(owner.client_id()));
   EXPECT_THAT(log, HasSubstr(other.client_id()));
   EXPECT_THAT(log, Not(HasSubstr(owner.registration_access_token())));

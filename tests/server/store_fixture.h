@@ -121,6 +121,7 @@ class ForwardingClientStore : public storage::ClientStore {
   absl::StatusOr<int64_t> GetLastUsed(std::string_view client_id) const override {
     return store_->GetLastUsed(client_id);
   }
+  absl::Status CheckHealth() override { return store_->CheckHealth(); }
 
  protected:
   storage::ClientStore* store() const { return store_; }

@@ -481,6 +481,29 @@ TEST_F(RocksDbClientStoreTest, FailedWriteIsUnavailableAndLeavesNothingBehind) {
                                                 {"token-digest-recovered", "recovered"}}));
 }
 
+TEST_F(RocksDbClientStoreTest, HealthFollowsFailedWritesAndRecoversByItself) {
+  auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
+  const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(env.get()));
+  ASSERT_OK(store->CheckHealth());
+  ASSERT_OK(store->Create(MakeClient("before")));
+  ASSERT_OK(store->CheckHealth());
+
+  file_system->set_fault(Fault::kAppendAndSync);
+  EXPECT_EQ(store->Create(MakeClient("failed")).code(), absl::StatusCode::kUnavailable);
+  // Not healthy while the disk refuses writes: the store cannot reopen, or the check's own probe write fails.
+  EXPECT_EQ(store->CheckHealth().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->CheckHealth().code(), absl::StatusCode::kUnavailable);
+
+  // No client writes anything, and the check still sees the disk recover.
+  file_system->set_fault(Fault::kNone);
+  ASSERT_OK(store->CheckHealth());
+  ASSERT_OK(store->CheckHealth());
+  ASSERT_OK(store->Create(MakeClient("after")));
+  // The probe is no client.
+  EXPECT_EQ(VisitedIds(*store), (std::vector<std::string>{"after", "before"}));
+}
+
 TEST_F(RocksDbClientStoreTest, FailedSyncIsUnavailableAndNeverHalfWritten) {
   auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
   const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);

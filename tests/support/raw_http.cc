@@ -73,7 +73,7 @@ bool RawConnection::PeerClosed() {
   return n == 0;
 }
 
-std::optional<RawResponse> RawConnection::Read() {
+std::optional<RawResponse> RawConnection::Read(bool response_to_head) {
   std::size_t header_end;
   while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
     if (!Fill()) return std::nullopt;
@@ -93,7 +93,8 @@ std::optional<RawResponse> RawConnection::Read() {
     if (colon == std::string::npos) continue;
     response.headers[Lowercase(line.substr(0, colon))] = Trim(std::string_view(line).substr(colon + 1));
   }
-  if (response.status / 100 == 1) return response;  // an interim response has no body
+  // An interim response has no body, nor has the response to HEAD.
+  if (response.status / 100 == 1 || response_to_head) return response;
   if (Lowercase(response.Header("transfer-encoding")) == "chunked") {
     while (true) {
       std::size_t size_end;

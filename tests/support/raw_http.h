@@ -34,7 +34,8 @@ class RawConnection {
   // Sends all of `bytes`; false if the peer is gone.
   bool Send(std::string_view bytes);
   // Reads one response (Content-Length or chunked framing, or up to EOF); nullopt on timeout, EOF or bad framing.
-  std::optional<RawResponse> Read();
+  // The response to a HEAD request ends with its header whatever its framing fields announce (RFC 9110 §9.3.2).
+  std::optional<RawResponse> Read(bool response_to_head = false);
   // True when the peer has closed the connection (reads EOF within the timeout).
   bool PeerClosed();
 

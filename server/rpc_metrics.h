@@ -1,0 +1,37 @@
+#ifndef CLIENTREG_SERVER_RPC_METRICS_H_
+#define CLIENTREG_SERVER_RPC_METRICS_H_
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "common/metrics.h"
+#include "grpcpp/support/server_interceptor.h"
+
+namespace clientreg::server {
+
+// The server's own metrics (issue 10), registered once in `registry` and updated by the services. Families the
+// store and the health monitor own are registered by them.
+struct ServerMetrics {
+  explicit ServerMetrics(common::MetricsRegistry& registry);
+
+  // outcome: created, invalid, overloaded, unavailable, error.
+  common::CounterFamily& registrations;
+  // method: the RPC's method name (Register, GetRegistration, ...).
+  common::HistogramFamily& rpc_duration;
+  // outcome: ok, invalid, disabled, error (AuthenticateClient).
+  common::CounterFamily& client_authentications;
+  // outcome: ok, invalid, disabled, error (registration access tokens on the RFC 7592 methods).
+  common::CounterFamily& registration_token_checks;
+};
+
+// The outcome label of a finished registration.
+const char* RegistrationOutcome(absl::StatusCode code);
+
+// Times every call from its arrival to its status, into `rpc_duration` by method, and logs one `rpc` line per call
+// with the caller's request id (the `x-request-id` metadata the gateway sends). `metrics` must outlive the server.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcMetricsInterceptorFactory(
+    ServerMetrics* metrics);
+
+}  // namespace clientreg::server
+
+#endif  // CLIENTREG_SERVER_RPC_METRICS_H_
