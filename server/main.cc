@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   if (const absl::Status flags = clientreg::common::ParseFlags(argc, argv,
                                                                {{"--config=", &config_path},
                                                                 {"--listen=", &listen},
-           {"--ops_listen=", &ops_listen},
+                                                                {"--ops_listen=", &ops_listen},
                                                                 {"--data_dir=", &data_dir},
                                                                 {"--issuer=", &issuer},
                                                                 {"--check-config", &check_config}});
