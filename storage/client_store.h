@@ -14,6 +14,13 @@
 
 namespace clientreg::storage {
 
+// How many stored clients are in each state (StoredClient::State). A client in any other state (STATE_UNSPECIFIED,
+// which the service never writes) is in neither count.
+struct ClientCounts {
+  int64_t active = 0;    // STATE_ACTIVE
+  int64_t disabled = 0;  // STATE_DISABLED
+};
+
 // Durable storage of registered clients. It stores serialized StoredClient records and knows no OAuth rules.
 // Implementations: RocksDB (embedded, rocksdb_client_store.h); PostgreSQL to follow.
 //
@@ -94,6 +101,13 @@ class ClientStore {
   // When the client last authenticated, as recorded by RecordLastUsed; 0 if never, or if the client does not exist
   // (a deleted client's time is never returned, not even for a client later created with the same id).
   [[nodiscard]] virtual absl::StatusOr<int64_t> GetLastUsed(std::string_view client_id) const = 0;
+
+  // The number of stored clients in each state (StoredClient::State), as kept by the store: no scan. A count
+  // changes in the same atomic, durable write as the records it counts, so it includes every acknowledged Create,
+  // Update and Delete and no failed one; a failed write that reached the disk anyway (see the class comment) is
+  // counted exactly when its change turns up. Unavailable while the store cannot open its database. Cheap enough
+  // for every metrics scrape. Thread-safe.
+  [[nodiscard]] virtual absl::StatusOr<ClientCounts> CountClients() const = 0;
 };
 
 }  // namespace clientreg::storage

@@ -1,7 +1,9 @@
 #include "storage/rocksdb_client_store.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
@@ -33,8 +35,10 @@
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
 #include "storage/commit_queue.h"
+#include "storage/rocksdb_int64.h"
 #include "storage/rocksdb_options.h"
 #include "storage/rocksdb_status.h"
+#include "storage/store_metrics.h"
 
 namespace clientreg::storage {
 namespace {
@@ -81,46 +85,43 @@ class KeyLockTable {
   absl::flat_hash_set<std::string> held_ ABSL_GUARDED_BY(mu_);
 };
 
-// A stored record must parse and must name the key it is stored under; anything else is corruption that the
-// checksums did not catch (or a bug that wrote the wrong record), and must not be served as a client.
-absl::StatusOr<StoredClient> ParseRecord(const rocksdb::Slice& key, const rocksdb::Slice& value) {
-  StoredClient client;
-  if (value.size() > static_cast<std::size_t>(INT_MAX) ||
-      !client.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-    return absl::DataLossError(absl::StrCat("stored record for client ", ToAbsl(key), " does not parse"));
-  }
-  if (client.client_id() != std::string_view(key.data(), key.size())) {
-    return absl::DataLossError(
-        absl::StrCat("stored record under client ", ToAbsl(key), " names client ", client.client_id()));
-  }
-  return client;
-}
-
-// Big-endian, so that the bytes of a last_used value read the same on every platform and in every tool.
-std::string EncodeLastUsed(int64_t seconds) {
-  const auto bits = static_cast<uint64_t>(seconds);
-  std::string encoded(sizeof(bits), '\0');
-  for (std::size_t i = 0; i < sizeof(bits); ++i) {
-    encoded[i] = static_cast<char>((bits >> (8 * (sizeof(bits) - 1 - i))) & 0xff);
-  }
-  return encoded;
-}
-
-absl::StatusOr<int64_t> DecodeLastUsed(std::string_view client_id, const rocksdb::Slice& value) {
-  uint64_t bits = 0;
-  if (value.size() != sizeof(bits)) {
-    return absl::DataLossError(
-        absl::StrCat("last use of client ", ToAbsl(client_id), " has ", value.size(), " bytes, not ", sizeof(bits)));
-  }
-  for (std::size_t i = 0; i < sizeof(bits); ++i) bits = (bits << 8) | static_cast<unsigned char>(value[i]);
-  return static_cast<int64_t>(bits);
-}
-
 // In the default column family, which holds no client data: what CheckHealth reads, and writes after a failure.
 constexpr char kHealthProbeKey[] = "health_probe";
 
 // Column family handles in the order OpenDatabase opens them.
 enum HandleIndex : std::size_t { kDefault = 0, kClients, kTokenIndex, kAudit, kLastUsed, kHandleCount };
+
+// The states that ClientCounts counts: each with its key in the default column family and its ClientCounts field.
+struct CountedState {
+  StoredClient::State state;
+  const char* key;
+  int64_t ClientCounts::*field;
+};
+constexpr std::array<CountedState, 2> kCountedStates = {{
+    {StoredClient::STATE_ACTIVE, kActiveClientsCountKey, &ClientCounts::active},
+    {StoredClient::STATE_DISABLED, kDisabledClientsCountKey, &ClientCounts::disabled},
+}};
+
+// A count, or a change of a count, of each of kCountedStates, in its order.
+using CountDeltas = std::array<int64_t, kCountedStates.size()>;
+
+// Adds `delta` to the change of the count of `state`; a state that is not counted is ignored.
+void AddToCount(CountDeltas& deltas, StoredClient::State state, int64_t delta) {
+  for (std::size_t i = 0; i < kCountedStates.size(); ++i) {
+    if (kCountedStates[i].state == state) deltas[i] += delta;
+  }
+}
+
+ClientCounts ToClientCounts(const CountDeltas& counts) {
+  ClientCounts client_counts;
+  for (std::size_t i = 0; i < kCountedStates.size(); ++i) client_counts.*kCountedStates[i].field = counts[i];
+  return client_counts;
+}
+
+// Synced writes: the WAL is fdatasync'ed before Write returns, so an acknowledged change survives a crash or power
+// loss, and a 201 is never forgotten.
+constexpr bool kSynced = true;
+constexpr bool kNotSynced = false;
 
 // One open RocksDB instance and its column family handles, closed on destruction.
 struct OpenDb {
@@ -130,10 +131,45 @@ struct OpenDb {
   // Which open of the store this is (1, 2, ...): tells a reopened database from the one that failed, which an
   // address cannot (the new OpenDb is often allocated where the old one was).
   uint64_t generation = 0;
+  // The store's metrics, or null.
+  StoreMetrics* metrics = nullptr;
+  // The counts of kCountedStates: as read from this database when it was opened, plus the deltas of every write
+  // since, added once the write is durable. Every change happens under the store's shared lock, so a reopen, which
+  // reads the counts again from disk, never falls between a write and its change here.
+  mutable std::array<std::atomic<int64_t>, kCountedStates.size()> client_counts{};
 
   rocksdb::ColumnFamilyHandle* clients() const { return handles[kClients]; }
   rocksdb::ColumnFamilyHandle* token_index() const { return handles[kTokenIndex]; }
   rocksdb::ColumnFamilyHandle* last_used() const { return handles[kLastUsed]; }
+
+  // FromRocksDbStatus, counting every error but NotFound in the store's error metric. Every RocksDB status the
+  // store acts on goes through here.
+  absl::Status Check(const rocksdb::Status& status, absl::string_view context) const {
+    if (!status.ok() && !status.IsNotFound()) CountError();
+    return FromRocksDbStatus(status, context);
+  }
+
+  // A DataLoss error about a stored value that does not decode, counted as Check counts.
+  absl::Status Corrupt(absl::string_view message) const {
+    CountError();
+    return absl::DataLossError(message);
+  }
+
+  // Writes `batch`, timing it in the store's metrics when it is synced: the sync is what the disk makes every
+  // acknowledged write wait for.
+  rocksdb::Status Write(bool sync, rocksdb::WriteBatch& batch) const {
+    rocksdb::WriteOptions options;
+    options.sync = sync;
+    if (!sync || metrics == nullptr) return db->Write(options, &batch);
+    const auto start = std::chrono::steady_clock::now();
+    const rocksdb::Status status = db->Write(options, &batch);
+    metrics->write_duration.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return status;
+  }
+
+  void CountError() const {
+    if (metrics != nullptr) metrics->errors.Increment();
+  }
 
   ~OpenDb() {
     if (db == nullptr) return;  // the open failed
@@ -151,11 +187,113 @@ struct OpenDb {
   }
 };
 
+// A stored record must parse and must name the key it is stored under; anything else is corruption that the
+// checksums did not catch (or a bug that wrote the wrong record), and must not be served as a client.
+absl::StatusOr<StoredClient> ParseRecord(const OpenDb& open, const rocksdb::Slice& key, const rocksdb::Slice& value) {
+  StoredClient client;
+  if (value.size() > static_cast<std::size_t>(INT_MAX) ||
+      !client.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return open.Corrupt(absl::StrCat("stored record for client ", ToAbsl(key), " does not parse"));
+  }
+  if (client.client_id() != std::string_view(key.data(), key.size())) {
+    return open.Corrupt(absl::StrCat("stored record under client ", ToAbsl(key), " names client ", client.client_id()));
+  }
+  return client;
+}
+
+// Calls `visit` with the key and value of every client record after `start_after` (from the first when empty), in
+// key order, over a snapshot, until it returns false or an error.
+absl::Status VisitRecords(
+    const OpenDb& open, std::string_view start_after,
+    const std::function<absl::StatusOr<bool>(const rocksdb::Slice& key, const rocksdb::Slice& value)>& visit) {
+  // Declared before the iterator, so it is released after it.
+  rocksdb::ManagedSnapshot snapshot(open.db.get());
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot.snapshot();
+  // A full scan would otherwise evict the blocks that point lookups keep hot.
+  options.fill_cache = false;
+  const std::unique_ptr<rocksdb::Iterator> it(open.db->NewIterator(options, open.clients()));
+  if (start_after.empty()) {
+    it->SeekToFirst();
+  } else {
+    // In bytewise order the smallest key greater than `start_after` is `start_after` followed by a zero byte, so
+    // one seek lands on the next client whether or not `start_after` itself is stored.
+    std::string successor(start_after);
+    successor.push_back('\0');
+    it->Seek(successor);
+  }
+  for (; it->Valid(); it->Next()) {
+    ASSIGN_OR_RETURN(const bool more, visit(it->key(), it->value()));
+    if (!more) return absl::OkStatus();
+  }
+  // Valid() turns false on an error as well as at the end; only status() tells them apart.
+  return open.Check(it->status(), "scan clients");
+}
+
+// Counts the stored clients of each counted state, reading every record.
+absl::StatusOr<CountDeltas> CountStoredClients(const OpenDb& open) {
+  CountDeltas counts{};
+  RETURN_IF_ERROR(VisitRecords(open, "", [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+    const absl::StatusOr<StoredClient> client = ParseRecord(open, key, value);
+    if (client.ok()) {
+      AddToCount(counts, client->state(), 1);
+    } else {
+      // Left out rather than failing the open: the store can neither serve, update nor delete a record that does
+      // not parse, so no later write changes the counts on its account either.
+      common::Log(common::LogLevel::kError, "client_count_skipped_record",
+                  {{"path", open.path}, {"error", std::string(client.status().message())}});
+    }
+    return true;
+  }));
+  return counts;
+}
+
+// Sets `open.client_counts` from the count keys. When either is missing (a database written before the counts),
+// counts the clients and writes both keys in one synced batch first, so that later opens read them. Runs while
+// nothing else can write to the database, at open and at reopen, so no write falls between the scan and that batch.
+absl::Status LoadClientCounts(OpenDb& open) {
+  CountDeltas counts{};
+  bool missing = false;
+  for (std::size_t i = 0; i < kCountedStates.size(); ++i) {
+    const char* key = kCountedStates[i].key;
+    std::string value;
+    const rocksdb::Status status = open.db->Get(rocksdb::ReadOptions(), open.handles[kDefault], key, &value);
+    if (status.IsNotFound()) {
+      missing = true;
+      continue;
+    }
+    RETURN_IF_ERROR(open.Check(status, absl::StrCat("read ", key)));
+    const std::optional<int64_t> count = DecodeInt64(value);
+    if (!count.has_value()) return open.Corrupt(absl::StrCat(key, " has ", value.size(), " bytes, not 8"));
+    counts[i] = *count;
+  }
+  if (missing) {
+    ASSIGN_OR_RETURN(counts, CountStoredClients(open));
+    rocksdb::WriteBatch batch;
+    for (std::size_t i = 0; i < kCountedStates.size(); ++i) {
+      RETURN_IF_ERROR(
+          open.Check(batch.Put(open.handles[kDefault], kCountedStates[i].key, EncodeInt64(counts[i])), "batch count"));
+    }
+    RETURN_IF_ERROR(open.Check(open.Write(kSynced, batch), "write client counts"));
+    const ClientCounts rebuilt = ToClientCounts(counts);
+    common::Log(common::LogLevel::kInfo, "client_counts_rebuilt",
+                {{"path", open.path},
+                 {"active", std::to_string(rebuilt.active)},
+                 {"disabled", std::to_string(rebuilt.disabled)}});
+  }
+  for (std::size_t i = 0; i < kCountedStates.size(); ++i) open.client_counts[i].store(counts[i]);
+  return absl::OkStatus();
+}
+
+// Opens the database at `path` and loads its client counts.
 absl::StatusOr<std::unique_ptr<OpenDb>> OpenDatabase(const std::string& path, rocksdb::Env* env,
-                                                     const std::shared_ptr<rocksdb::Cache>& block_cache) {
+                                                     const std::shared_ptr<rocksdb::Cache>& block_cache,
+                                                     StoreMetrics* metrics) {
   std::vector<rocksdb::ColumnFamilyDescriptor> column_families(kHandleCount);
   column_families[kDefault] = {rocksdb::kDefaultColumnFamilyName,
                                ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/false)};
+  // Only the default column family merges (its counts); the others keep no operator, so tools read them without one.
+  column_families[kDefault].options.merge_operator = NewInt64AddMergeOperator();
   column_families[kClients] = {kClientsColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
   column_families[kTokenIndex] = {kTokenIndexColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
   // The change log is only ever scanned in order, so a filter would be memory spent for nothing.
@@ -166,18 +304,24 @@ absl::StatusOr<std::unique_ptr<OpenDb>> OpenDatabase(const std::string& path, ro
 
   auto open = std::make_unique<OpenDb>();
   open->path = path;
+  open->metrics = metrics;
   rocksdb::DB* db = nullptr;
-  RETURN_IF_ERROR(FromRocksDbStatus(rocksdb::DB::Open(DbOptions(env), path, column_families, &open->handles, &db),
-                                    absl::StrCat("open RocksDB at ", path)));
+  RETURN_IF_ERROR(open->Check(rocksdb::DB::Open(DbOptions(env), path, column_families, &open->handles, &db),
+                              absl::StrCat("open RocksDB at ", path)));
   open->db.reset(db);
+  RETURN_IF_ERROR(LoadClientCounts(*open));
   return open;
 }
 
 class RocksDbClientStore final : public ClientStore {
  public:
-  RocksDbClientStore(std::string path, rocksdb::Env* env, std::shared_ptr<rocksdb::Cache> block_cache,
-                     std::unique_ptr<OpenDb> db)
-      : path_(std::move(path)), env_(env), block_cache_(std::move(block_cache)), db_(std::move(db)) {}
+  RocksDbClientStore(std::string path, rocksdb::Env* env, StoreMetrics* metrics,
+                     std::shared_ptr<rocksdb::Cache> block_cache, std::unique_ptr<OpenDb> db)
+      : path_(std::move(path)),
+        env_(env),
+        metrics_(metrics),
+        block_cache_(std::move(block_cache)),
+        db_(std::move(db)) {}
 
   absl::Status Create(const StoredClient& client) override {
     absl::Status result;
@@ -195,7 +339,7 @@ class RocksDbClientStore final : public ClientStore {
     absl::StatusOr<std::string> record = Serialize(client);
     if (!record.ok()) return done(record.status());
     PendingCreate create{client.client_id(), *std::move(record), client.registration_access_token_digest(),
-                         std::move(done)};
+                         client.state(), std::move(done)};
     if (!creates_.Submit(std::move(create))) {
       // Submit leaves `create` whole when it refuses it.
       return create.done(absl::ResourceExhaustedError("too many writes are waiting for the disk"));
@@ -216,29 +360,11 @@ class RocksDbClientStore final : public ClientStore {
   absl::Status ScanFrom(std::string_view start_after,
                         const std::function<absl::StatusOr<bool>(const StoredClient&)>& visit) const override {
     return WithDb([&](const OpenDb& open) -> absl::Status {
-      // Declared before the iterator, so it is released after it.
-      rocksdb::ManagedSnapshot snapshot(open.db.get());
-      rocksdb::ReadOptions options;
-      options.snapshot = snapshot.snapshot();
-      // A full scan would otherwise evict the blocks that point lookups keep hot.
-      options.fill_cache = false;
-      const std::unique_ptr<rocksdb::Iterator> it(open.db->NewIterator(options, open.clients()));
-      if (start_after.empty()) {
-        it->SeekToFirst();
-      } else {
-        // In bytewise order the smallest key greater than `start_after` is `start_after` followed by a zero byte,
-        // so one seek lands on the next client whether or not `start_after` itself is stored.
-        std::string successor(start_after);
-        successor.push_back('\0');
-        it->Seek(successor);
-      }
-      for (; it->Valid(); it->Next()) {
-        ASSIGN_OR_RETURN(const StoredClient client, ParseRecord(it->key(), it->value()));
-        ASSIGN_OR_RETURN(const bool more, visit(client));
-        if (!more) return absl::OkStatus();
-      }
-      // Valid() turns false on an error as well as at the end; only status() tells them apart.
-      return FromRocksDbStatus(it->status(), "scan clients");
+      return VisitRecords(open, start_after,
+                          [&](const rocksdb::Slice& key, const rocksdb::Slice& value) -> absl::StatusOr<bool> {
+                            ASSIGN_OR_RETURN(const StoredClient client, ParseRecord(open, key, value));
+                            return visit(client);
+                          });
     });
   }
 
@@ -253,51 +379,59 @@ class RocksDbClientStore final : public ClientStore {
     // The version check and the write happen under the same lock as Create and Delete, so no change of this client
     // lands between them: the compare-and-set is atomic, and a Delete that won cannot be undone by this write.
     const KeyLockTable::Lock lock(&key_locks_, client_id);
+    CountDeltas deltas{};
     return WriteBatchWithDb(
         kSynced, absl::StrCat("update client ", client_id),
         [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
           ASSIGN_OR_RETURN(const StoredClient stored, ReadForChange(open, client_id, expected_version));
-          RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.clients(), client_id, record), "batch client record"));
+          RETURN_IF_ERROR(open.Check(batch.Put(open.clients(), client_id, record), "batch client record"));
+          if (stored.state() != client.state()) {
+            AddToCount(deltas, stored.state(), -1);
+            AddToCount(deltas, client.state(), 1);
+          }
           const std::string& old_digest = stored.registration_access_token_digest();
           const std::string& new_digest = client.registration_access_token_digest();
           if (old_digest != new_digest) {
             // In the same batch as the record: a crash never leaves the old token working, or the new one unindexed.
             if (!old_digest.empty()) {
-              RETURN_IF_ERROR(FromRocksDbStatus(batch.Delete(open.token_index(), old_digest), "batch token index"));
+              RETURN_IF_ERROR(open.Check(batch.Delete(open.token_index(), old_digest), "batch token index"));
             }
             if (!new_digest.empty()) {
-              RETURN_IF_ERROR(
-                  FromRocksDbStatus(batch.Put(open.token_index(), new_digest, client_id), "batch token index"));
+              RETURN_IF_ERROR(open.Check(batch.Put(open.token_index(), new_digest, client_id), "batch token index"));
             }
           }
           return absl::OkStatus();
-        });
+        },
+        &deltas);
   }
 
   absl::Status Delete(std::string_view client_id, uint64_t expected_version) override {
     const std::string id(client_id);
     const KeyLockTable::Lock lock(&key_locks_, id);
+    CountDeltas deltas{};
     return WriteBatchWithDb(
         kSynced, absl::StrCat("delete client ", id),
         [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
           ASSIGN_OR_RETURN(const StoredClient stored, ReadForChange(open, id, expected_version));
-          RETURN_IF_ERROR(FromRocksDbStatus(batch.Delete(open.clients(), id), "batch client record"));
+          RETURN_IF_ERROR(open.Check(batch.Delete(open.clients(), id), "batch client record"));
+          AddToCount(deltas, stored.state(), -1);
           const std::string& token_digest = stored.registration_access_token_digest();
           if (!token_digest.empty()) {
-            RETURN_IF_ERROR(FromRocksDbStatus(batch.Delete(open.token_index(), token_digest), "batch token index"));
+            RETURN_IF_ERROR(open.Check(batch.Delete(open.token_index(), token_digest), "batch token index"));
           }
           // RecordLastUsed writes only for stored clients, under this same lock, so once this batch lands no entry
           // for the id is left, and a client later created with the same id starts with no last use.
-          RETURN_IF_ERROR(FromRocksDbStatus(batch.Delete(open.last_used(), id), "batch last use"));
+          RETURN_IF_ERROR(open.Check(batch.Delete(open.last_used(), id), "batch last use"));
           return absl::OkStatus();
-        });
+        },
+        &deltas);
   }
 
   absl::Status CheckHealth() override {
     if (last_write_failed_.load(std::memory_order_relaxed)) {
       // Only a synced write shows that the disk takes writes again; reads may keep working throughout.
-      return WriteBatchWithDb(/*sync=*/true, "write health probe", [](const OpenDb& open, rocksdb::WriteBatch& batch) {
-        return FromRocksDbStatus(batch.Put(open.handles[kDefault], kHealthProbeKey, "1"), "batch health probe");
+      return WriteBatchWithDb(kSynced, "write health probe", [](const OpenDb& open, rocksdb::WriteBatch& batch) {
+        return open.Check(batch.Put(open.handles[kDefault], kHealthProbeKey, "1"), "batch health probe");
       });
     }
     return WithDb([](const OpenDb& open) -> absl::Status {
@@ -305,7 +439,7 @@ class RocksDbClientStore final : public ClientStore {
       const rocksdb::Status read =
           open.db->Get(rocksdb::ReadOptions(), open.handles[kDefault], kHealthProbeKey, &value);
       if (read.IsNotFound()) return absl::OkStatus();
-      return FromRocksDbStatus(read, "read health probe");
+      return open.Check(read, "read health probe");
     });
   }
 
@@ -316,7 +450,7 @@ class RocksDbClientStore final : public ClientStore {
           open.db->Get(rocksdb::ReadOptions(), open.token_index(), ToSlice(token_digest), &client_id);
       // The digest is a secret's HMAC: it stays out of every message.
       if (status.IsNotFound()) return absl::NotFoundError("no client holds this registration access token");
-      RETURN_IF_ERROR(FromRocksDbStatus(status, "read token index"));
+      RETURN_IF_ERROR(open.Check(status, "read token index"));
       return client_id;
     });
   }
@@ -342,8 +476,8 @@ class RocksDbClientStore final : public ClientStore {
 
     // Read-check-write under the clients' locks, which Delete also takes: an entry is written only while its client
     // is known to exist, so Delete, which removes the entry in its own batch, can never be overtaken by a stale
-    // write, and no entry outlives its client. A RocksDB merge operator would avoid the read of the old time, but
-    // not the existence check, and would tie the database to that operator for every later open and tool.
+    // write, and no entry outlives its client. A RocksDB merge operator (as the counts use) would avoid the read of
+    // the old time, but not the existence check, and would tie this column family to that operator for every tool.
     const KeyLockTable::Lock lock(&key_locks_, ids);
     // sync=false: last use is bookkeeping, written in batches off the authentication path, and must not cost an
     // fdatasync per batch. The WAL is still written, so a crash of the process loses nothing; a power loss or
@@ -356,8 +490,7 @@ class RocksDbClientStore final : public ClientStore {
             if (!exists) continue;
             ASSIGN_OR_RETURN(const int64_t recorded, ReadLastUsed(open, rocksdb::ReadOptions(), client_id));
             if (seconds <= recorded) continue;
-            RETURN_IF_ERROR(
-                FromRocksDbStatus(batch.Put(open.last_used(), client_id, EncodeLastUsed(seconds)), "batch last use"));
+            RETURN_IF_ERROR(open.Check(batch.Put(open.last_used(), client_id, EncodeInt64(seconds)), "batch last use"));
           }
           return absl::OkStatus();
         });
@@ -377,11 +510,17 @@ class RocksDbClientStore final : public ClientStore {
     });
   }
 
+  absl::StatusOr<ClientCounts> CountClients() const override {
+    return WithDb([](const OpenDb& open) -> absl::StatusOr<ClientCounts> {
+      CountDeltas counts;
+      for (std::size_t i = 0; i < kCountedStates.size(); ++i) {
+        counts[i] = open.client_counts[i].load(std::memory_order_relaxed);
+      }
+      return ToClientCounts(counts);
+    });
+  }
+
  private:
-  // The WAL is fdatasync'ed before Write returns, so an acknowledged change survives a crash or power loss: a 201
-  // is never forgotten. Concurrent synced writers are batched by RocksDB's group commit into one sync.
-  static constexpr bool kSynced = true;
-  static constexpr bool kNotSynced = false;
   // Creates waiting for the disk beyond this are refused (ResourceExhausted, 503): under overload, a fast "try again"
   // beats an ever longer queue. A few thousand is a second or more of a slow disk's syncs.
   static constexpr std::size_t kMaxPendingCreates = 4096;
@@ -396,6 +535,7 @@ class RocksDbClientStore final : public ClientStore {
     std::string client_id;
     std::string record;
     std::string token_digest;
+    StoredClient::State state;
     std::function<void(absl::Status)> done;
   };
 
@@ -412,8 +552,11 @@ class RocksDbClientStore final : public ClientStore {
       ids.reserve(group.size());
       for (const PendingCreate& create : group) ids.push_back(create.client_id);
       const KeyLockTable::Lock lock(&key_locks_, std::move(ids));
+      CountDeltas deltas{};
+      std::size_t batched = 0;
       written = WriteBatchWithDb(
-          kSynced, "write clients", [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
+          kSynced, "write clients",
+          [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
             absl::flat_hash_set<std::string_view> in_group;
             for (std::size_t i = 0; i < group.size(); ++i) {
               const PendingCreate& create = group[i];
@@ -426,16 +569,21 @@ class RocksDbClientStore final : public ClientStore {
                 continue;
               }
               RETURN_IF_ERROR(
-                  FromRocksDbStatus(batch.Put(open.clients(), create.client_id, create.record), "batch client record"));
+                  open.Check(batch.Put(open.clients(), create.client_id, create.record), "batch client record"));
+              AddToCount(deltas, create.state, 1);
+              ++batched;
               // Digests are HMACs of 256-bit random tokens, so a digest already indexed for another client cannot
               // occur in practice, and looking it up would cost a read on every Create.
               if (!create.token_digest.empty()) {
-                RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(open.token_index(), create.token_digest, create.client_id),
-                                                  "batch token index"));
+                RETURN_IF_ERROR(open.Check(batch.Put(open.token_index(), create.token_digest, create.client_id),
+                                           "batch token index"));
               }
             }
+            // A batch holding a Create is written next.
+            if (batched > 0 && metrics_ != nullptr) metrics_->group_size.Observe(static_cast<double>(batched));
             return absl::OkStatus();
-          });
+          },
+          &deltas);
     }
     // After the locks are released: a callback may start another write of one of these ids.
     for (std::size_t i = 0; i < group.size(); ++i) group[i].done(results[i].ok() ? written : results[i]);
@@ -458,20 +606,37 @@ class RocksDbClientStore final : public ClientStore {
   // Runs `prepare` under WithDb to check preconditions and fill one batch, then writes that batch, unless it is
   // empty, on the same database. RocksDB applies a batch whole or not at all, also across a crash. When the write
   // fails, the database is reopened once the shared lock is released, so that later writes work again.
+  // `count_deltas`, if not null, is how the batch that `prepare` fills changes the client counts (read once `prepare`
+  // has returned): merged into that batch, and added to the database's counts once the write has succeeded.
   template <typename Prepare>
-  absl::Status WriteBatchWithDb(bool sync, std::string_view context, Prepare prepare) {
+  absl::Status WriteBatchWithDb(bool sync, std::string_view context, Prepare prepare,
+                                const CountDeltas* count_deltas = nullptr) {
     std::optional<uint64_t> failed_generation;
     bool attempted = false;
     const absl::Status status = WithDb([&](const OpenDb& open) -> absl::Status {
       rocksdb::WriteBatch batch;
       RETURN_IF_ERROR(prepare(open, batch));
       if (batch.Count() == 0) return absl::OkStatus();
-      rocksdb::WriteOptions options;
-      options.sync = sync;
+      if (count_deltas != nullptr) {
+        // Merges, not a read and a Put: the two committers write concurrently, and a read-modify-write of a count
+        // would lose one of two changes. In the records' own batch, so a count lands, or fails, exactly with them.
+        for (std::size_t i = 0; i < kCountedStates.size(); ++i) {
+          if ((*count_deltas)[i] == 0) continue;
+          RETURN_IF_ERROR(
+              open.Check(batch.Merge(open.handles[kDefault], kCountedStates[i].key, EncodeInt64((*count_deltas)[i])),
+                         "batch count"));
+        }
+      }
       attempted = true;
-      const rocksdb::Status written = open.db->Write(options, &batch);
-      if (!written.ok()) failed_generation = open.generation;
-      return FromRocksDbStatus(written, ToAbsl(context));
+      const rocksdb::Status written = open.Write(sync, batch);
+      if (!written.ok()) {
+        failed_generation = open.generation;
+      } else if (count_deltas != nullptr) {
+        for (std::size_t i = 0; i < kCountedStates.size(); ++i) {
+          open.client_counts[i].fetch_add((*count_deltas)[i], std::memory_order_relaxed);
+        }
+      }
+      return open.Check(written, ToAbsl(context));
     });
     // A store that could not even open counts as a failed write too: nothing can be written until it does.
     if (attempted || absl::IsUnavailable(status)) last_write_failed_.store(!status.ok(), std::memory_order_relaxed);
@@ -489,7 +654,9 @@ class RocksDbClientStore final : public ClientStore {
         db_ != nullptr ? std::optional<uint64_t>(db_->generation) : std::optional<uint64_t>();
     if (current != failed) return;
     db_.reset();
-    absl::StatusOr<std::unique_ptr<OpenDb>> reopened = OpenDatabase(path_, env_, block_cache_);
+    // Also reads the counts from disk again: a write whose sync failed may have reached the log, and then its
+    // records and its counts are both replayed.
+    absl::StatusOr<std::unique_ptr<OpenDb>> reopened = OpenDatabase(path_, env_, block_cache_, metrics_);
     if (reopened.ok()) {
       db_ = *std::move(reopened);
       db_->generation = ++last_generation_;  // under the exclusive lock
@@ -515,7 +682,7 @@ class RocksDbClientStore final : public ClientStore {
     rocksdb::PinnableSlice value;
     const rocksdb::Status status = open.db->Get(options, open.clients(), ToSlice(client_id), &value);
     if (status.IsNotFound()) return false;
-    RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read client ", ToAbsl(client_id))));
+    RETURN_IF_ERROR(open.Check(status, absl::StrCat("read client ", ToAbsl(client_id))));
     return true;
   }
 
@@ -523,8 +690,8 @@ class RocksDbClientStore final : public ClientStore {
     rocksdb::PinnableSlice value;
     const rocksdb::Status status = open.db->Get(rocksdb::ReadOptions(), open.clients(), ToSlice(client_id), &value);
     if (status.IsNotFound()) return absl::NotFoundError(absl::StrCat("client ", ToAbsl(client_id), " not found"));
-    RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read client ", ToAbsl(client_id))));
-    return ParseRecord(ToSlice(client_id), value);
+    RETURN_IF_ERROR(open.Check(status, absl::StrCat("read client ", ToAbsl(client_id))));
+    return ParseRecord(open, ToSlice(client_id), value);
   }
 
   // The stored client that Update or Delete is about to change, if its version is `expected_version`.
@@ -544,12 +711,18 @@ class RocksDbClientStore final : public ClientStore {
     rocksdb::PinnableSlice value;
     const rocksdb::Status status = open.db->Get(options, open.last_used(), ToSlice(client_id), &value);
     if (status.IsNotFound()) return int64_t{0};
-    RETURN_IF_ERROR(FromRocksDbStatus(status, absl::StrCat("read last use of client ", ToAbsl(client_id))));
-    return DecodeLastUsed(client_id, value);
+    RETURN_IF_ERROR(open.Check(status, absl::StrCat("read last use of client ", ToAbsl(client_id))));
+    const std::optional<int64_t> seconds = DecodeInt64(value.ToStringView());
+    if (!seconds.has_value()) {
+      return open.Corrupt(
+          absl::StrCat("last use of client ", ToAbsl(client_id), " has ", value.size(), " bytes, not 8"));
+    }
+    return *seconds;
   }
 
   const std::string path_;
   rocksdb::Env* const env_;
+  StoreMetrics* const metrics_;
   const std::shared_ptr<rocksdb::Cache> block_cache_;
   // Shared by every operation; exclusive only while a failed database is replaced.
   // Reader-preferring (glibc), which ScanFrom's visitors rely on: they read from the store while the scan holds the
@@ -570,11 +743,12 @@ class RocksDbClientStore final : public ClientStore {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ClientStore>> OpenRocksDbClientStore(const std::string& path, rocksdb::Env* env) {
+absl::StatusOr<std::unique_ptr<ClientStore>> OpenRocksDbClientStore(const std::string& path, rocksdb::Env* env,
+                                                                    StoreMetrics* metrics) {
   std::shared_ptr<rocksdb::Cache> block_cache = NewBlockCache();
-  ASSIGN_OR_RETURN(std::unique_ptr<OpenDb> db, OpenDatabase(path, env, block_cache));
+  ASSIGN_OR_RETURN(std::unique_ptr<OpenDb> db, OpenDatabase(path, env, block_cache, metrics));
   return std::unique_ptr<ClientStore>(
-      std::make_unique<RocksDbClientStore>(path, env, std::move(block_cache), std::move(db)));
+      std::make_unique<RocksDbClientStore>(path, env, metrics, std::move(block_cache), std::move(db)));
 }
 
 }  // namespace clientreg::storage

@@ -9,9 +9,12 @@
 
 namespace rocksdb {
 class Env;
+class MergeOperator;
 }  // namespace rocksdb
 
 namespace clientreg::storage {
+
+struct StoreMetrics;
 
 // Column families of the RocksDB store. Keys and values are bytes; every key is compared bytewise.
 //
@@ -26,23 +29,46 @@ inline constexpr char kAuditColumnFamily[] = "audit";
 // Added after the first release: opening a database that lacks it creates it empty.
 inline constexpr char kLastUsedColumnFamily[] = "last_used";
 
+// The default column family holds no client data. Under these keys, the number of stored clients in each state
+// (ClientStore::CountClients): a signed 64-bit integer, 8 bytes big-endian. A count changes only by merges of
+// deltas in the same encoding, in the same synced batch as the Create, state-changing Update or Delete they count,
+// so a count is exactly as durable as the records it counts. Added after last-use tracking: an open that finds
+// either key missing counts the clients column family once and writes both keys (one synced batch) before serving.
+inline constexpr char kActiveClientsCountKey[] = "count/active";
+inline constexpr char kDisabledClientsCountKey[] = "count/disabled";
+// The name of the default column family's merge operator, which adds 8-byte big-endian signed deltas. The other
+// column families have no merge operator. A change of encoding or meaning needs a new name.
+inline constexpr char kInt64AddMergeOperatorName[] = "clientreg.int64_add.v1";
+
+// A new instance of the default column family's merge operator (kInt64AddMergeOperatorName). Whatever opens the
+// store's database with RocksDB's own API (a tool, a test) must set it as the default column family's
+// merge_operator: without it RocksDB cannot read the count keys, nor flush or compact that column family once it
+// holds merges, which an open does when it replays the log. The other column families read the same without it.
+[[nodiscard]] std::shared_ptr<rocksdb::MergeOperator> NewInt64AddMergeOperator();
+
 // Opens the RocksDB store in directory `path`, creating the directory (not its parents), the database and any
 // missing column family. The returned store holds RocksDB's lock on `path` until it is destroyed: a second open of
 // the same path, in this process or another, fails with Unavailable until then. Destroying the store closes the
 // database; every acknowledged write is already synced to the WAL, so nothing needs flushing first.
 //
 // `env` replaces RocksDB's default environment (tests use it to inject file-system faults); nullptr means the
-// default. The caller keeps ownership, and `env` must outlive the store.
+// default. The caller keeps ownership, and `env` must outlive the store. Likewise `metrics`, which the store
+// updates as it writes (store_metrics.h); nullptr means no metrics.
 //
-// Errors: Unavailable if the directory cannot be created, opened or locked; DataLoss if the database is corrupt;
-// FailedPrecondition or Internal if it cannot be opened with this build's options.
+// Before it returns, the open loads the client counts (CountClients). A database without them (see
+// kActiveClientsCountKey) is counted first: its first open reads every client record once.
+//
+// Errors: Unavailable if the directory cannot be created, opened or locked, or the counts cannot be read or
+// written; DataLoss if the database or a stored count is corrupt; FailedPrecondition or Internal if it cannot be
+// opened with this build's options.
 //
 // A write that fails returns Unavailable and is not acknowledged. It is never partly applied, but if the disk took
 // the data and only the sync failed, the whole record may still appear after a restart: a failed Create leaves
 // nothing half-written, not necessarily nothing at all. After a failed WAL write RocksDB refuses every further write
 // (Unavailable) until the store is reopened; reads keep working.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<ClientStore>> OpenRocksDbClientStore(const std::string& path,
-                                                                                  rocksdb::Env* env = nullptr);
+                                                                                  rocksdb::Env* env = nullptr,
+                                                                                  StoreMetrics* metrics = nullptr);
 
 }  // namespace clientreg::storage
 

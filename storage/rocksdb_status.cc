@@ -33,8 +33,9 @@ absl::StatusCode CodeFor(const rocksdb::Status& status) {
     // has to fix the deployment, retrying will not help.
     case rocksdb::Status::kNotSupported:
       return absl::StatusCode::kFailedPrecondition;
-    // The store never passes request data to RocksDB unchecked, never merges, never uses TTLs and never drops a
-    // column family, so each of these is a bug in the store.
+    // The store never passes request data to RocksDB unchecked, reads its merged counts only with reads that may
+    // do I/O (MergeInProgress comes from those that may not), never uses TTLs and never drops a column family, so
+    // each of these is a bug in the store.
     case rocksdb::Status::kInvalidArgument:
     case rocksdb::Status::kMergeInProgress:
     case rocksdb::Status::kExpired:

@@ -122,6 +122,7 @@ class ForwardingClientStore : public storage::ClientStore {
     return store_->GetLastUsed(client_id);
   }
   absl::Status CheckHealth() override { return store_->CheckHealth(); }
+  absl::StatusOr<storage::ClientCounts> CountClients() const override { return store_->CountClients(); }
 
  protected:
   storage::ClientStore* store() const { return store_; }

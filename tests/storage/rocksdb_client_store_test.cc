@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <latch>
 #include <map>
 #include <memory>
@@ -18,9 +19,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "clientreg/v1/stored.pb.h"
+#include "common/metrics.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -28,6 +32,7 @@
 #include "rocksdb/file_system.h"
 #include "rocksdb/io_status.h"
 #include "rocksdb/options.h"
+#include "storage/store_metrics.h"
 #include "tests/status_matchers.h"
 #include "tests/support/fault_injection_fs.h"
 
@@ -99,15 +104,21 @@ class RocksDbClientStoreTest : public ::testing::Test {
     EXPECT_FALSE(error) << "remove " << dir_ << ": " << error.message();
   }
 
-  absl::StatusOr<std::unique_ptr<ClientStore>> Open(rocksdb::Env* env = nullptr) {
-    return OpenRocksDbClientStore(db_path_, env);
+  absl::StatusOr<std::unique_ptr<ClientStore>> Open(rocksdb::Env* env = nullptr, StoreMetrics* metrics = nullptr) {
+    return OpenRocksDbClientStore(db_path_, env, metrics);
+  }
+
+  // Options of the column family `name` as a tool must open it: the default one with the store's merge operator.
+  static rocksdb::ColumnFamilyDescriptor DescriptorFor(const std::string& name) {
+    rocksdb::ColumnFamilyDescriptor descriptor(name, rocksdb::ColumnFamilyOptions());
+    if (name == rocksdb::kDefaultColumnFamilyName) descriptor.options.merge_operator = NewInt64AddMergeOperator();
+    return descriptor;
   }
 
   // Opens the database with RocksDB's own API, read-only, and returns every entry of `column_family`.
   std::map<std::string, std::string> ReadColumnFamily(const std::string& column_family) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-        {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-        {column_family, rocksdb::ColumnFamilyOptions()}};
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {DescriptorFor(rocksdb::kDefaultColumnFamilyName)};
+    if (column_family != rocksdb::kDefaultColumnFamilyName) descriptors.push_back(DescriptorFor(column_family));
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw_db = nullptr;
     const rocksdb::Status status =
@@ -117,7 +128,7 @@ class RocksDbClientStoreTest : public ::testing::Test {
     if (!status.ok()) return entries;
     std::unique_ptr<rocksdb::DB> db(raw_db);
     {
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[1]));
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles.back()));
       for (it->SeekToFirst(); it->Valid(); it->Next()) entries[it->key().ToString()] = it->value().ToString();
       EXPECT_TRUE(it->status().ok()) << it->status().ToString();
     }
@@ -134,7 +145,7 @@ class RocksDbClientStoreTest : public ::testing::Test {
       names = {rocksdb::kDefaultColumnFamilyName, kClientsColumnFamily, kTokenIndexColumnFamily, kAuditColumnFamily};
     }
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const std::string& name : names) descriptors.push_back({name, rocksdb::ColumnFamilyOptions()});
+    for (const std::string& name : names) descriptors.push_back(DescriptorFor(name));
     std::size_t target = names.size();
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (names[i] == column_family) target = i;
@@ -310,22 +321,29 @@ TEST_F(RocksDbClientStoreTest, RecordStoredUnderAnotherIdIsDataLoss) {
   EXPECT_EQ(store->Get("alias").status().code(), absl::StatusCode::kDataLoss);
 }
 
+// Runs `body(t)` for t in [0, threads) on as many threads, released together, and waits for all of them.
+void RunConcurrently(int threads, const std::function<void(int)>& body) {
+  std::latch start(threads);
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&, t] {
+      start.arrive_and_wait();
+      body(t);
+    });
+  }
+  for (std::thread& thread : running) thread.join();
+}
+
 TEST_F(RocksDbClientStoreTest, ConcurrentCreatesAreAllReadable) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 200;
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
   std::atomic<int> failures{0};
-  std::latch start(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      for (int i = 0; i < kPerThread; ++i) {
-        if (!store->Create(MakeClient("t" + std::to_string(t) + "-" + std::to_string(i))).ok()) ++failures;
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  RunConcurrently(kThreads, [&](int t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      if (!store->Create(MakeClient("t" + std::to_string(t) + "-" + std::to_string(i))).ok()) ++failures;
+    }
+  });
   EXPECT_EQ(failures.load(), 0);
 
   for (int t = 0; t < kThreads; ++t) {
@@ -1146,6 +1164,304 @@ TEST_F(RocksDbClientStoreTest, FailedRecordLastUsedIsUnavailableAndMovesNothing)
   ASSERT_OK(store->RecordLastUsed({{"c1", 300}}));
   ASSERT_OK_AND_ASSIGN(const int64_t recovered, store->GetLastUsed("c1"));
   EXPECT_EQ(recovered, 300);
+}
+
+// Client counts as {active, disabled}, which compare and print.
+using Counts = std::pair<int64_t, int64_t>;
+
+Counts CountsOf(const ClientStore& store) {
+  const absl::StatusOr<ClientCounts> counts = store.CountClients();
+  EXPECT_OK(counts);
+  if (!counts.ok()) return {-1, -1};
+  return {counts->active, counts->disabled};
+}
+
+// The counts found by reading every client, to hold CountClients against.
+Counts ScannedCounts(const ClientStore& store) {
+  Counts counts = {0, 0};
+  EXPECT_OK(store.ForEach([&counts](const StoredClient& client) {
+    if (client.state() == StoredClient::STATE_ACTIVE) ++counts.first;
+    if (client.state() == StoredClient::STATE_DISABLED) ++counts.second;
+    return absl::OkStatus();
+  }));
+  return counts;
+}
+
+StoredClient MakeClientIn(const std::string& id, StoredClient::State state) {
+  StoredClient client = MakeClient(id);
+  client.set_state(state);
+  return client;
+}
+
+StoredClient WithState(StoredClient client, StoredClient::State state) {
+  client = NextVersion(std::move(client));
+  client.set_state(state);
+  return client;
+}
+
+class ClientCountsTest : public RocksDbClientStoreTest {
+ protected:
+  // Expects `expected` from CountClients and from a scan of `store`, then from CountClients once `store` is closed
+  // and opened again (without faults), as it is left.
+  void ExpectCountsAcrossReopen(std::unique_ptr<ClientStore>& store, const Counts& expected) {
+    EXPECT_EQ(CountsOf(*store), expected);
+    EXPECT_EQ(ScannedCounts(*store), expected);
+    store.reset();
+    ASSERT_OK_AND_ASSIGN(store, Open());
+    EXPECT_EQ(CountsOf(*store), expected);
+  }
+};
+
+TEST_F(ClientCountsTest, CountsFollowCreatesStateChangesAndDeletes) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  EXPECT_EQ(CountsOf(*store), Counts(0, 0));
+  for (const char* id : {"a1", "a2", "a3"}) ASSERT_OK(store->Create(MakeClientIn(id, StoredClient::STATE_ACTIVE)));
+  ASSERT_OK(store->Create(MakeClientIn("d1", StoredClient::STATE_DISABLED)));
+  // In neither count, but stored.
+  ASSERT_OK(store->Create(MakeClientIn("u1", StoredClient::STATE_UNSPECIFIED)));
+  EXPECT_EQ(CountsOf(*store), Counts(3, 1));
+
+  // Outcomes that write nothing change nothing.
+  EXPECT_TRUE(absl::IsAlreadyExists(store->Create(MakeClientIn("a1", StoredClient::STATE_DISABLED))));
+  const StoredClient a1 = MakeClientIn("a1", StoredClient::STATE_ACTIVE);
+  EXPECT_TRUE(absl::IsAborted(store->Update(WithState(a1, StoredClient::STATE_DISABLED), a1.version() - 1)));
+  EXPECT_TRUE(absl::IsNotFound(store->Delete("missing", 1)));
+  EXPECT_EQ(CountsOf(*store), Counts(3, 1));
+
+  ASSERT_OK(store->Update(WithState(a1, StoredClient::STATE_DISABLED), a1.version()));
+  EXPECT_EQ(CountsOf(*store), Counts(2, 2));
+  // An update that keeps the state keeps the counts.
+  StoredClient renamed = NextVersion(MakeClientIn("a2", StoredClient::STATE_ACTIVE));
+  renamed.mutable_metadata()->set_client_name("renamed");
+  ASSERT_OK(store->Update(renamed, renamed.version() - 1));
+  EXPECT_EQ(CountsOf(*store), Counts(2, 2));
+  // Into and out of an uncounted state.
+  const StoredClient u1 = MakeClientIn("u1", StoredClient::STATE_UNSPECIFIED);
+  ASSERT_OK(store->Update(WithState(u1, StoredClient::STATE_ACTIVE), u1.version()));
+  EXPECT_EQ(CountsOf(*store), Counts(3, 2));
+
+  // A delete takes the client out of the count of its stored state.
+  ASSERT_OK(store->Delete("d1", MakeClient("d1").version()));
+  EXPECT_EQ(CountsOf(*store), Counts(3, 1));
+  ASSERT_OK(store->Delete("a1", a1.version() + 1));
+  EXPECT_EQ(CountsOf(*store), Counts(3, 0));
+  ASSERT_OK(store->Delete("a3", MakeClient("a3").version()));
+  EXPECT_EQ(CountsOf(*store), Counts(2, 0));
+  EXPECT_EQ(CountsOf(*store), ScannedCounts(*store));
+}
+
+TEST_F(ClientCountsTest, CountsOfAsyncCreateGroupsCountOnlyTheWinners) {
+  constexpr int kClients = 600;
+  constexpr int kCopiesOfOneId = 20;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  std::atomic<int> calls{0}, failures{0};
+  absl::Notification all_done;
+  const auto done = [&](absl::Status status) {
+    if (!status.ok() && !absl::IsAlreadyExists(status)) ++failures;
+    if (++calls == kClients + kCopiesOfOneId) all_done.Notify();
+  };
+  for (int i = 0; i < kClients; ++i) {
+    const auto state = i % 3 == 0 ? StoredClient::STATE_DISABLED : StoredClient::STATE_ACTIVE;
+    store->CreateAsync(MakeClientIn("async-" + std::to_string(i), state), done);
+  }
+  // Submitted together, most of these share a group: only the one that wins is counted.
+  for (int i = 0; i < kCopiesOfOneId; ++i) store->CreateAsync(MakeClientIn("same", StoredClient::STATE_ACTIVE), done);
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(failures.load(), 0);
+  ExpectCountsAcrossReopen(store, Counts(kClients - kClients / 3 + 1, kClients / 3));
+}
+
+TEST_F(ClientCountsTest, CountsSurviveReopenAsEightBytesBigEndian) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+    for (int i = 0; i < 300; ++i)
+      ASSERT_OK(store->Create(MakeClientIn("a" + std::to_string(i), StoredClient::STATE_ACTIVE)));
+    ASSERT_OK(store->Create(MakeClientIn("d", StoredClient::STATE_DISABLED)));
+    ASSERT_OK(store->Delete("a0", MakeClient("a0").version()));
+  }
+  const std::map<std::string, std::string> stored = ReadColumnFamily(rocksdb::kDefaultColumnFamilyName);
+  ASSERT_EQ(stored.count(kActiveClientsCountKey), 1u);
+  EXPECT_EQ(stored.at(kActiveClientsCountKey), std::string("\0\0\0\0\0\0\x01\x2b", 8));  // 299
+  ASSERT_EQ(stored.count(kDisabledClientsCountKey), 1u);
+  EXPECT_EQ(stored.at(kDisabledClientsCountKey), std::string("\0\0\0\0\0\0\0\x01", 8));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  EXPECT_EQ(CountsOf(*store), Counts(299, 1));
+  ASSERT_OK(store->Create(MakeClientIn("d2", StoredClient::STATE_DISABLED)));
+  EXPECT_EQ(CountsOf(*store), Counts(299, 2));
+}
+
+TEST_F(ClientCountsTest, CountsAreRebuiltOnceForADatabaseFromBeforeThem) {
+  // The layout the previous release wrote: clients, and no count keys.
+  ASSERT_NO_FATAL_FAILURE(PutRawClientRecord("a1", MakeClientIn("a1", StoredClient::STATE_ACTIVE).SerializeAsString()));
+  ASSERT_NO_FATAL_FAILURE(PutRawClientRecord("a2", MakeClientIn("a2", StoredClient::STATE_ACTIVE).SerializeAsString()));
+  ASSERT_NO_FATAL_FAILURE(
+      PutRawClientRecord("d1", MakeClientIn("d1", StoredClient::STATE_DISABLED).SerializeAsString()));
+  ASSERT_NO_FATAL_FAILURE(
+      PutRawClientRecord("u1", MakeClientIn("u1", StoredClient::STATE_UNSPECIFIED).SerializeAsString()));
+  // Neither served nor counted.
+  ASSERT_NO_FATAL_FAILURE(PutRawClientRecord("broken", "\xff\xff\xff\xff"));
+  ASSERT_EQ(ReadColumnFamily(rocksdb::kDefaultColumnFamilyName).count(kActiveClientsCountKey), 0u);
+
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+    EXPECT_EQ(CountsOf(*store), Counts(2, 1));
+    ASSERT_OK(store->Create(MakeClientIn("a3", StoredClient::STATE_ACTIVE)));
+    EXPECT_EQ(CountsOf(*store), Counts(3, 1));
+  }
+  const std::map<std::string, std::string> stored = ReadColumnFamily(rocksdb::kDefaultColumnFamilyName);
+  EXPECT_EQ(stored.at(kActiveClientsCountKey), std::string("\0\0\0\0\0\0\0\x03", 8));
+  EXPECT_EQ(stored.at(kDisabledClientsCountKey), std::string("\0\0\0\0\0\0\0\x01", 8));
+
+  // Later opens read the counts and scan nothing: a client written behind the store's back is not counted.
+  ASSERT_NO_FATAL_FAILURE(PutRawClientRecord("a4", MakeClientIn("a4", StoredClient::STATE_ACTIVE).SerializeAsString()));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  EXPECT_EQ(CountsOf(*store), Counts(3, 1));
+}
+
+TEST_F(ClientCountsTest, FailedWritesLeaveCountsUnchanged) {
+  auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
+  const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  const StoredClient active = MakeClientIn("active", StoredClient::STATE_ACTIVE);
+  const StoredClient disabled = MakeClientIn("disabled", StoredClient::STATE_DISABLED);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(env.get()));
+  ASSERT_OK(store->Create(active));
+  ASSERT_OK(store->Create(disabled));
+  ASSERT_EQ(CountsOf(*store), Counts(1, 1));
+
+  const std::vector<std::function<absl::Status()>> changes = {
+      [&] { return store->Create(MakeClientIn("failed", StoredClient::STATE_ACTIVE)); },
+      [&] { return store->Update(WithState(active, StoredClient::STATE_DISABLED), active.version()); },
+      [&] { return store->Delete("disabled", disabled.version()); },
+  };
+  // Each change fails in its write (the disk is back, and the database reopened, before the next one is tried).
+  for (const auto& change : changes) {
+    file_system->set_fault(Fault::kAppendAndSync);
+    EXPECT_TRUE(absl::IsUnavailable(change()));
+    file_system->set_fault(Fault::kNone);
+    EXPECT_EQ(CountsOf(*store), Counts(1, 1));
+    EXPECT_EQ(ScannedCounts(*store), Counts(1, 1));
+  }
+  // The same changes, once the disk takes them: a failed write left nothing for the counts to trip on.
+  ASSERT_OK(changes[0]());
+  EXPECT_EQ(CountsOf(*store), Counts(2, 1));
+  ASSERT_OK(changes[1]());
+  EXPECT_EQ(CountsOf(*store), Counts(1, 2));
+  ASSERT_OK(changes[2]());
+  ExpectCountsAcrossReopen(store, Counts(1, 1));
+}
+
+// A write whose sync failed may still be in the log, and then the reopen replays it: the counts are read again
+// with it, so they stay those of the records either way.
+TEST_F(ClientCountsTest, CountsAreReloadedWithTheRecordsAfterAFailedSync) {
+  auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
+  const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(env.get()));
+  ASSERT_OK(store->Create(MakeClientIn("before", StoredClient::STATE_ACTIVE)));
+  for (int i = 0; i < 3; ++i) {
+    file_system->set_fault(Fault::kSyncOnly);
+    EXPECT_TRUE(
+        absl::IsUnavailable(store->Create(MakeClientIn("failed-" + std::to_string(i), StoredClient::STATE_DISABLED))));
+    file_system->set_fault(Fault::kNone);
+    const Counts scanned = ScannedCounts(*store);
+    EXPECT_EQ(scanned.first, 1);
+    EXPECT_EQ(CountsOf(*store), scanned);
+  }
+  ASSERT_OK(store->Create(MakeClientIn("after", StoredClient::STATE_ACTIVE)));
+  ExpectCountsAcrossReopen(store, CountsOf(*store));
+}
+
+TEST_F(ClientCountsTest, ConcurrentWritersKeepCountsExact) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 150;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  std::atomic<int> failures{0};
+  RunConcurrently(kThreads, [&](int t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+      if (!store->Create(MakeClientIn(id, StoredClient::STATE_ACTIVE)).ok()) ++failures;
+      // Every third is disabled again and every fifteenth then deleted, while other threads create.
+      if (i % 3 == 0) {
+        const StoredClient created = MakeClientIn(id, StoredClient::STATE_ACTIVE);
+        if (!store->Update(WithState(created, StoredClient::STATE_DISABLED), created.version()).ok()) ++failures;
+        if (i % 5 == 0 && !store->Delete(id, created.version() + 1).ok()) ++failures;
+      }
+    }
+  });
+  ASSERT_EQ(failures.load(), 0);
+  int64_t disabled = 0;
+  int64_t deleted = 0;
+  for (int i = 0; i < kPerThread; ++i) {
+    if (i % 15 == 0) {
+      ++deleted;
+    } else if (i % 3 == 0) {
+      ++disabled;
+    }
+  }
+  ExpectCountsAcrossReopen(store, Counts(kThreads * (kPerThread - disabled - deleted), kThreads * disabled));
+}
+
+TEST_F(RocksDbClientStoreTest, MetricsCountWritesGroupsAndErrors) {
+  constexpr int kSyncCreates = 20;
+  constexpr int kAsyncCreates = 300;
+  common::MetricsRegistry registry;
+  StoreMetrics metrics(registry);
+  auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
+  const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(env.get(), &metrics));
+  const uint64_t writes_at_open = metrics.write_duration.Read().count;
+
+  for (int i = 0; i < kSyncCreates; ++i) ASSERT_OK(store->Create(MakeClient("sync-" + std::to_string(i))));
+  std::atomic<int> calls{0};
+  absl::Notification all_done;
+  for (int i = 0; i < kAsyncCreates; ++i) {
+    store->CreateAsync(MakeClient("async-" + std::to_string(i)), [&](absl::Status status) {
+      EXPECT_OK(status);
+      if (++calls == kAsyncCreates) all_done.Notify();
+    });
+  }
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+
+  const common::Histogram::Snapshot groups = metrics.group_size.Read();
+  EXPECT_EQ(groups.sum, kSyncCreates + kAsyncCreates);
+  EXPECT_GE(groups.count, static_cast<uint64_t>(kSyncCreates));
+  EXPECT_LE(groups.count, static_cast<uint64_t>(kSyncCreates + kAsyncCreates));
+  // Each group is one synced write.
+  const common::Histogram::Snapshot writes = metrics.write_duration.Read();
+  EXPECT_EQ(writes.count - writes_at_open, groups.count);
+  EXPECT_GT(writes.sum, 0);
+
+  // What the store's own checks answer is no error, and a Create refused before writing is in no batch.
+  EXPECT_TRUE(absl::IsAlreadyExists(store->Create(MakeClient("sync-0"))));
+  EXPECT_TRUE(absl::IsNotFound(store->Get("missing").status()));
+  EXPECT_TRUE(absl::IsAborted(store->Delete("sync-0", 12345)));
+  EXPECT_EQ(metrics.errors.Value(), 0u);
+  EXPECT_EQ(metrics.group_size.Read().count, groups.count);
+
+  file_system->set_fault(Fault::kAppendAndSync);
+  EXPECT_TRUE(absl::IsUnavailable(store->Create(MakeClient("failed"))));
+  file_system->set_fault(Fault::kNone);
+  EXPECT_GE(metrics.errors.Value(), 1u);
+  // The failed write was timed, and its batch counted, too.
+  EXPECT_GT(metrics.write_duration.Read().count, writes.count);
+
+  const std::string text = registry.Encode();
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE clientreg_store_write_duration_seconds histogram\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE clientreg_store_errors_total counter\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "clientreg_store_group_size_bucket{le=\"256\"}")) << text;
+  EXPECT_TRUE(
+      absl::StrContains(text, absl::StrCat("clientreg_store_group_size_sum ", kSyncCreates + kAsyncCreates + 1, "\n")))
+      << text;
+}
+
+TEST_F(RocksDbClientStoreTest, CorruptRecordCountsAsAnError) {
+  ASSERT_OK(Open());
+  ASSERT_NO_FATAL_FAILURE(PutRawClientRecord("broken", "\xff\xff\xff\xff"));
+  common::MetricsRegistry registry;
+  StoreMetrics metrics(registry);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(nullptr, &metrics));
+  EXPECT_EQ(metrics.errors.Value(), 0u);
+  EXPECT_TRUE(absl::IsDataLoss(store->Get("broken").status()));
+  EXPECT_EQ(metrics.errors.Value(), 1u);
 }
 
 }  // namespace
