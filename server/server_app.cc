@@ -75,8 +75,18 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   if (dependencies.store != nullptr) {
     app->store_ = std::move(dependencies.store);
   } else {
-    ASSIGN_OR_RETURN(app->store_, storage::OpenRocksDbClientStore((data_dir / "clients").string()));
+    app->store_metrics_ = std::make_unique<storage::StoreMetrics>(app->metrics_);
+    ASSIGN_OR_RETURN(app->store_, storage::OpenRocksDbClientStore((data_dir / "clients").string(), nullptr,
+                                                                  app->store_metrics_.get()));
   }
+  // Read from the store's own counts, kept in its write batches: a scrape never scans the clients.
+  app->metrics_.AddCallbackGauge(
+      "clientreg_clients", "Stored clients by state (active, disabled).", {"state"}, [store = app->store_.get()] {
+        const absl::StatusOr<storage::ClientCounts> counts = store->CountClients();
+        if (!counts.ok()) return std::vector<common::Sample>();
+        return std::vector<common::Sample>{{{"active"}, static_cast<double>(counts->active)},
+                                           {{"disabled"}, static_cast<double>(counts->disabled)}};
+      });
 
   app->registrar_ =
       std::make_unique<Registrar>(app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()),
@@ -187,10 +197,10 @@ void ServerApp::Shutdown(std::chrono::milliseconds grace) {
   if (health_ != nullptr) health_->Stop();
   // No call can record a use any more: the last batch goes to the store while it is still open.
   if (authenticator_ != nullptr) authenticator_->Stop();
+  // /readyz said 503 through the whole drain; it goes before the store, which /metrics reads.
+  if (ops_ != nullptr) ops_->Stop();
   // Every acknowledged write is already synced; closing releases the RocksDB lock for a restart.
   store_.reset();
-  // Last: /readyz says 503 until the very end of the drain.
-  if (ops_ != nullptr) ops_->Stop();
   common::Log(common::LogLevel::kInfo, "server_stopped");
   common::FlushLogs();
 }

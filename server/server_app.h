@@ -20,6 +20,7 @@
 #include "server/registration_service.h"
 #include "server/rpc_metrics.h"
 #include "storage/client_store.h"
+#include "storage/store_metrics.h"
 
 namespace clientreg::server {
 
@@ -66,6 +67,8 @@ class ServerApp {
   common::SystemClock system_clock_;
   common::MetricsRegistry metrics_;
   std::unique_ptr<ServerMetrics> server_metrics_;
+  // Before store_, which uses it until it is destroyed.
+  std::unique_ptr<storage::StoreMetrics> store_metrics_;
   std::unique_ptr<storage::ClientStore> store_;
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<Registrar> registrar_;

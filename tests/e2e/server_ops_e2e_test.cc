@@ -121,6 +121,11 @@ TEST_F(ServerOpsE2eTest, MetricsCountRegistrationsTokenChecksAndRpcs) {
            "clientreg_rpc_duration_seconds_count{method=\"GetRegistration\"} 2\n",
            "# TYPE clientreg_client_authentications_total counter\n",
            "clientreg_log_lines_dropped_total 0\n",
+           "clientreg_clients{state=\"active\"} 1\n",
+           "clientreg_clients{state=\"disabled\"} 0\n",
+           "clientreg_store_group_size_count 1\n",
+           "clientreg_store_errors_total 0\n",
+           "# TYPE clientreg_store_write_duration_seconds histogram\n",
        }) {
     EXPECT_NE(metrics.body.find(line), std::string::npos) << "missing " << line << " in\n" << metrics.body;
   }
