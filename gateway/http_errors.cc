@@ -68,6 +68,10 @@ HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind) {
       response.headers.emplace_back("Retry-After", "1");
       return response;
     }
+    // The gateway never cancels a call itself, so CANCELLED comes from the server giving a call up: gRPC 1.51
+    // cancels the calls that reach a server as its Shutdown begins (tests/e2e/sigterm_drain_test.cc). Like
+    // UNAVAILABLE, nothing was registered that the client knows of and it may retry; a 500 would blame a fault.
+    case grpc::StatusCode::CANCELLED:
     case grpc::StatusCode::UNAVAILABLE: {
       HttpResponse response =
           ErrorResponse(503, common::kTemporarilyUnavailable, "the service is unavailable; retry later");
@@ -79,7 +83,6 @@ HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind) {
     case grpc::StatusCode::UNIMPLEMENTED:
       return ErrorResponse(405, common::kInvalidRequest, "method not supported");
     case grpc::StatusCode::OK:
-    case grpc::StatusCode::CANCELLED:
     case grpc::StatusCode::UNKNOWN:
     case grpc::StatusCode::ALREADY_EXISTS:
     case grpc::StatusCode::FAILED_PRECONDITION:

@@ -1,15 +1,9 @@
 // The shipped clientreg-server binary, killed with SIGKILL while registrations are in flight, loses no
 // acknowledged client: every registration that got OK is in the store afterwards, with its secret's digest.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,47 +15,23 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "storage/rocksdb_client_store.h"
+#include "tests/e2e/shipped_binaries.h"
 #include "tests/status_matchers.h"
-#include "tests/support/raw_http.h"
+#include "tests/support/child_process.h"
 
 namespace clientreg::testing {
 namespace {
-
-// A free loopback port: bound, read back, released.
-uint16_t FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-pid_t StartServerProcess(const std::string& data_dir, uint16_t port) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const std::string listen = "--listen=127.0.0.1:" + std::to_string(port);
-    const std::string dir = "--data_dir=" + data_dir;
-    ::execl(CLIENTREG_SERVER_BINARY, CLIENTREG_SERVER_BINARY, listen.c_str(), dir.c_str(), nullptr);
-    ::_exit(127);
-  }
-  return pid;
-}
 
 struct Acknowledged {
   std::string id, secret;
 };
 
 TEST(CrashRestartTest, KillNineLosesNoAcknowledgedRegistration) {
-  char dir_template[] = "/tmp/clientreg-crash-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string data_dir = dir_template;
-  const uint16_t port = FreePort();
-  const pid_t pid = StartServerProcess(data_dir, port);
-  ASSERT_GT(pid, 0);
+  const std::string data_dir = MakeTempDir("clientreg-crash-");
+  ASSERT_FALSE(data_dir.empty());
+  const uint16_t port = FreeLoopbackPort();
+  std::unique_ptr<ChildProcess> server = StartServerBinary(data_dir, port, 0, "");
+  ASSERT_TRUE(server->running());
 
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
   ASSERT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30)));
@@ -94,9 +64,7 @@ TEST(CrashRestartTest, KillNineLosesNoAcknowledgedRegistration) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  int wait_status = 0;
-  ASSERT_EQ(::waitpid(pid, &wait_status, 0), pid);
+  ASSERT_TRUE(server->Kill().has_value());
   stop.store(true);
   for (auto& writer : writers) writer.join();
   ASSERT_GT(acknowledged.size(), 0u);
@@ -112,7 +80,7 @@ TEST(CrashRestartTest, KillNineLosesNoAcknowledgedRegistration) {
   }
 
   // The binary restarts on the same data dir and serves again.
-  const pid_t again = StartServerProcess(data_dir, port);
+  server = StartServerBinary(data_dir, port, 0, "");
   auto channel2 = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
   ASSERT_TRUE(channel2->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30)));
   grpc::ClientContext context;
@@ -120,9 +88,7 @@ TEST(CrashRestartTest, KillNineLosesNoAcknowledgedRegistration) {
   request.mutable_metadata()->mutable_redirect_uris()->add_values("https://c.example/cb");
   clientreg::v1::ClientInformation response;
   EXPECT_TRUE(clientreg::v1::ClientRegistration::NewStub(channel2)->Register(&context, request, &response).ok());
-  ::kill(again, SIGTERM);
-  ::waitpid(again, &wait_status, 0);
-  EXPECT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) << "SIGTERM must stop the server cleanly";
+  EXPECT_EQ(server->Terminate(std::chrono::seconds(15)), "exited with status 0") << "SIGTERM must stop it cleanly";
   std::error_code ignored;
   std::filesystem::remove_all(data_dir, ignored);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 
 namespace clientreg::testing {
@@ -60,7 +61,17 @@ bool RawConnection::Send(std::string_view bytes) {
 bool RawConnection::Fill() {
   char chunk[16384];
   const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-  if (n <= 0) return false;
+  if (n <= 0) {
+    if (n == 0) {
+      last_read_end_ = ReadEnd::kClosed;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      last_read_end_ = ReadEnd::kTimeout;
+    } else {
+      last_read_end_ = errno == ECONNRESET ? ReadEnd::kReset : ReadEnd::kError;
+    }
+    return false;
+  }
+  bytes_received_ += static_cast<uint64_t>(n);
   buffer_.append(chunk, static_cast<std::size_t>(n));
   return true;
 }
@@ -69,7 +80,10 @@ bool RawConnection::PeerClosed() {
   if (!buffer_.empty()) return false;
   char byte;
   const ssize_t n = ::recv(fd_, &byte, 1, 0);
-  if (n > 0) buffer_.push_back(byte);
+  if (n > 0) {
+    buffer_.push_back(byte);
+    ++bytes_received_;
+  }
   return n == 0;
 }
 

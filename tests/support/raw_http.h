@@ -39,10 +39,19 @@ class RawConnection {
   // True when the peer has closed the connection (reads EOF within the timeout).
   bool PeerClosed();
 
+  // How the last read from the socket that got no bytes ended.
+  enum class ReadEnd { kNone, kClosed, kReset, kTimeout, kError };
+  ReadEnd last_read_end() const { return last_read_end_; }
+  // Every byte received on this connection so far: compared before and after a failed Read, it tells a response
+  // that never began from one cut short.
+  uint64_t bytes_received() const { return bytes_received_; }
+
  private:
   bool Fill();
   int fd_ = -1;
   std::string buffer_;
+  ReadEnd last_read_end_ = ReadEnd::kNone;
+  uint64_t bytes_received_ = 0;
 };
 
 // Sends one request on a fresh connection and reads the response.
