@@ -9,11 +9,33 @@
 
 namespace clientreg::common {
 
-clientreg::config::v1::Limits DefaultLimits() {
-  clientreg::config::v1::Limits limits;
+namespace {
+
+// Every limit is a positive uint32; walk them by reflection so a new field cannot be forgotten.
+absl::Status CheckAllPositive(const google::protobuf::Message& limits) {
+  const google::protobuf::Descriptor* descriptor = limits.GetDescriptor();
+  const google::protobuf::Reflection* reflection = limits.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = descriptor->field(i);
+    if (reflection->GetUInt32(limits, field) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("limits.", field->name(), " must be positive"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+clientreg::config::v1::HttpLimits DefaultHttpLimits() {
+  clientreg::config::v1::HttpLimits limits;
   limits.set_max_body_bytes(64 * 1024);
   limits.set_max_header_bytes(8 * 1024);
   limits.set_max_json_depth(64);
+  return limits;
+}
+
+clientreg::config::v1::MetadataLimits DefaultMetadataLimits() {
+  clientreg::config::v1::MetadataLimits limits;
   limits.set_max_redirect_uris(20);
   limits.set_max_redirect_uri_bytes(2048);
   limits.set_max_uri_bytes(2048);
@@ -29,16 +51,8 @@ clientreg::config::v1::Limits DefaultLimits() {
   return limits;
 }
 
-absl::Status ValidateLimits(const clientreg::config::v1::Limits& limits) {
-  // Every limit is a positive uint32; walk them by reflection so a new field cannot be forgotten.
-  const google::protobuf::Descriptor* descriptor = limits.GetDescriptor();
-  const google::protobuf::Reflection* reflection = limits.GetReflection();
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const google::protobuf::FieldDescriptor* field = descriptor->field(i);
-    if (reflection->GetUInt32(limits, field) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("limits.", field->name(), " must be positive"));
-    }
-  }
+absl::Status ValidateHttpLimits(const clientreg::config::v1::HttpLimits& limits) {
+  if (absl::Status positive = CheckAllPositive(limits); !positive.ok()) return positive;
   constexpr uint32_t kMaxBody = 16 * 1024 * 1024;
   if (limits.max_body_bytes() > kMaxBody) {
     return absl::InvalidArgumentError(absl::StrCat("limits.max_body_bytes must be at most ", kMaxBody));
@@ -47,6 +61,10 @@ absl::Status ValidateLimits(const clientreg::config::v1::Limits& limits) {
     return absl::InvalidArgumentError("limits.max_json_depth must be at most 1024");
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateMetadataLimits(const clientreg::config::v1::MetadataLimits& limits) {
+  return CheckAllPositive(limits);
 }
 
 }  // namespace clientreg::common

@@ -14,11 +14,14 @@ namespace clientreg::common {
 // would reach the server as an unparseable call, and a stored record could no longer be read back.
 inline constexpr std::uint32_t kMaxStructNestingDepth = 16;
 
-// Limits with every field set to its documented default (spec.md §10).
-clientreg::config::v1::Limits DefaultLimits();
+// The gateway's HTTP limits, every field set to its documented default (spec.md §10).
+clientreg::config::v1::HttpLimits DefaultHttpLimits();
+// The server's metadata limits, every field set to its documented default (spec.md §10).
+clientreg::config::v1::MetadataLimits DefaultMetadataLimits();
 
-// Rejects a zero limit or one past what the code can honour (e.g. a body limit above 16 MiB); the message names it.
-[[nodiscard]] absl::Status ValidateLimits(const clientreg::config::v1::Limits& limits);
+// Reject a zero limit or one past what the code can honour (e.g. a body limit above 16 MiB); the message names it.
+[[nodiscard]] absl::Status ValidateHttpLimits(const clientreg::config::v1::HttpLimits& limits);
+[[nodiscard]] absl::Status ValidateMetadataLimits(const clientreg::config::v1::MetadataLimits& limits);
 
 }  // namespace clientreg::common
 

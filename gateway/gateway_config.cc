@@ -12,7 +12,7 @@ clientreg::config::v1::GatewayConfig DefaultGatewayConfig() {
   clientreg::config::v1::GatewayConfig config;
   config.set_listen_address("127.0.0.1:8080");
   config.set_server_address("127.0.0.1:50051");
-  *config.mutable_limits() = common::DefaultLimits();
+  *config.mutable_limits() = common::DefaultHttpLimits();
   config.set_threads(2);
   config.set_max_connections(10000);
   config.set_max_inflight_rpcs(48);
@@ -52,7 +52,7 @@ absl::Status ValidateGatewayConfig(const clientreg::config::v1::GatewayConfig& c
   if (const auto level = common::ParseLogLevel(config.log_level()); !level.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));
   }
-  return common::ValidateLimits(config.limits());
+  return common::ValidateHttpLimits(config.limits());
 }
 
 }  // namespace clientreg::gateway

@@ -358,11 +358,11 @@ std::uint32_t LimitOrDefault(bool has, std::uint32_t value, std::uint32_t fallba
 
 class JsonMapper::Impl {
  public:
-  explicit Impl(const clientreg::config::v1::Limits& limits)
+  explicit Impl(const clientreg::config::v1::HttpLimits& limits)
       : max_body_bytes_(LimitOrDefault(limits.has_max_body_bytes(), limits.max_body_bytes(),
-                                       common::DefaultLimits().max_body_bytes())),
+                                       common::DefaultHttpLimits().max_body_bytes())),
         max_depth_(LimitOrDefault(limits.has_max_json_depth(), limits.max_json_depth(),
-                                  common::DefaultLimits().max_json_depth())),
+                                  common::DefaultHttpLimits().max_json_depth())),
         // The parser's max_capacity equals its allocation, so no body can make it grow after construction.
         parser_(max_body_bytes_),
         buffer_(std::make_unique<char[]>(std::size_t{max_body_bytes_} + simdjson::SIMDJSON_PADDING)) {
@@ -440,7 +440,7 @@ class JsonMapper::Impl {
   simdjson::error_code allocation_error_ = simdjson::SUCCESS;
 };
 
-JsonMapper::JsonMapper(const clientreg::config::v1::Limits& limits) : impl_(std::make_unique<Impl>(limits)) {}
+JsonMapper::JsonMapper(const clientreg::config::v1::HttpLimits& limits) : impl_(std::make_unique<Impl>(limits)) {}
 
 JsonMapper::~JsonMapper() = default;
 

@@ -39,8 +39,8 @@ struct ParsedBody {
 // thread-safe; results are copied out, so they outlive the next call.
 class JsonMapper {
  public:
-  // `limits` should have passed common::ValidateLimits; unset fields take their documented defaults.
-  explicit JsonMapper(const clientreg::config::v1::Limits& limits);
+  // `limits` should have passed common::ValidateHttpLimits; unset fields take their documented defaults.
+  explicit JsonMapper(const clientreg::config::v1::HttpLimits& limits);
   ~JsonMapper();
   JsonMapper(const JsonMapper&) = delete;
   JsonMapper& operator=(const JsonMapper&) = delete;

@@ -42,7 +42,7 @@ absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data()
 std::atomic<uint64_t> next_router_id{1};
 
 // One simdjson parser per thread, sized once for the router's limits (style.md: "One parser per Asio thread").
-JsonMapper& ThreadMapper(uint64_t router_id, const clientreg::config::v1::Limits& limits) {
+JsonMapper& ThreadMapper(uint64_t router_id, const clientreg::config::v1::HttpLimits& limits) {
   thread_local uint64_t mapper_router_id = 0;
   thread_local std::unique_ptr<JsonMapper> mapper;
   if (mapper == nullptr || mapper_router_id != router_id) {

@@ -38,7 +38,7 @@ namespace clientreg::gateway {
 class Router {
  public:
   struct Options {
-    clientreg::config::v1::Limits limits;
+    clientreg::config::v1::HttpLimits limits;
     // Origins allowed by CORS; "*" allows any.
     std::vector<std::string> cors_allowed_origins = {"*"};
     // What the server publishes, fetched once at start-up: configuration does not change at run time. Its

@@ -25,7 +25,7 @@
 namespace clientreg::server {
 namespace {
 
-using clientreg::config::v1::Limits;
+using clientreg::config::v1::MetadataLimits;
 using clientreg::config::v1::RegistrationPolicy;
 using clientreg::v1::ClientMetadata;
 using clientreg::v1::StringList;
@@ -130,7 +130,7 @@ std::string TextProblem(std::string_view text) {
 }
 
 // client_name, software_id and software_version: any text within max_string_bytes, the empty string included.
-absl::Status CheckText(const Limits& limits, const std::string& field, const std::string& value) {
+absl::Status CheckText(const MetadataLimits& limits, const std::string& field, const std::string& value) {
   if (value.size() > limits.max_string_bytes()) {
     return ValueError(InvalidClientMetadata, field, value, TooLong(limits.max_string_bytes()));
   }
@@ -141,7 +141,7 @@ absl::Status CheckText(const Limits& limits, const std::string& field, const std
 }
 
 // A URI member other than redirect_uris: non-empty, within max_uri_bytes, and accepted by `check`.
-absl::Status CheckUriMember(const Limits& limits, const std::string& field, const std::string& value,
+absl::Status CheckUriMember(const MetadataLimits& limits, const std::string& field, const std::string& value,
                             absl::Status (*check)(std::string_view)) {
   if (value.empty()) return FieldError(InvalidClientMetadata, field, "must not be empty");
   if (value.size() > limits.max_uri_bytes()) {
@@ -158,7 +158,7 @@ using ValueCheck = std::function<absl::Status(const std::string& field, const st
 // The language-tagged variants of `name` (RFC 7591 §2.2, spec.md §1.5): at most max_language_variants, each tag a
 // well-formed BCP 47 tag not equal to another ignoring case, each value passing the field's own `check`. A protobuf
 // map has no order, so the tags are visited in byte order to make "the first fault" deterministic.
-absl::Status CheckVariants(const Limits& limits, const std::string& name,
+absl::Status CheckVariants(const MetadataLimits& limits, const std::string& name,
                            const google::protobuf::Map<std::string, std::string>& variants, const ValueCheck& check) {
   if (variants.size() > limits.max_language_variants()) {
     return FieldError(InvalidClientMetadata, name,
@@ -196,7 +196,8 @@ std::string InferApplicationType(const std::vector<RedirectUriKind>& kinds) {
 
 // spec.md §6 steps 1-6: the count, each URI in order (and not twice), then the application_type "web" rule. Returns
 // each URI's kind.
-absl::StatusOr<std::vector<RedirectUriKind>> CheckRedirectUris(const Limits& limits, const RegistrationPolicy& policy,
+absl::StatusOr<std::vector<RedirectUriKind>> CheckRedirectUris(const MetadataLimits& limits,
+                                                               const RegistrationPolicy& policy,
                                                                const ClientMetadata& requested) {
   const PrivateUseSchemes private_use =
       policy.require_reverse_domain_schemes() ? PrivateUseSchemes::kReverseDomainOnly : PrivateUseSchemes::kAny;
@@ -247,7 +248,7 @@ absl::Status CheckAuthMethod(const RegistrationPolicy& policy, const std::string
   return ValueError(InvalidClientMetadata, "token_endpoint_auth_method", method, problem);
 }
 
-absl::Status CheckGrantTypes(const Limits& limits, const RegistrationPolicy& policy,
+absl::Status CheckGrantTypes(const MetadataLimits& limits, const RegistrationPolicy& policy,
                              const RepeatedPtrField<std::string>& grants) {
   if (grants.empty()) {
     return FieldError(InvalidClientMetadata, "grant_types", "must not be empty; omit it to get the default");
@@ -279,7 +280,7 @@ absl::Status CheckGrantTypes(const Limits& limits, const RegistrationPolicy& pol
   return absl::OkStatus();
 }
 
-absl::Status CheckResponseTypes(const Limits& limits, const RepeatedPtrField<std::string>& responses) {
+absl::Status CheckResponseTypes(const MetadataLimits& limits, const RepeatedPtrField<std::string>& responses) {
   if (static_cast<size_t>(responses.size()) > limits.max_type_entries()) {
     return FieldError(
         InvalidClientMetadata, "response_types",
@@ -303,7 +304,7 @@ absl::Status CheckResponseTypes(const Limits& limits, const RepeatedPtrField<std
   return absl::OkStatus();
 }
 
-absl::Status CheckScope(const Limits& limits, const RegistrationPolicy& policy, const std::string& scope) {
+absl::Status CheckScope(const MetadataLimits& limits, const RegistrationPolicy& policy, const std::string& scope) {
   if (scope.size() > limits.max_scope_bytes()) {
     return ValueError(InvalidClientMetadata, "scope", scope, TooLong(limits.max_scope_bytes()));
   }
@@ -330,7 +331,7 @@ absl::Status CheckScope(const Limits& limits, const RegistrationPolicy& policy, 
   return absl::OkStatus();
 }
 
-absl::Status CheckContacts(const Limits& limits, const RepeatedPtrField<std::string>& contacts) {
+absl::Status CheckContacts(const MetadataLimits& limits, const RepeatedPtrField<std::string>& contacts) {
   if (static_cast<size_t>(contacts.size()) > limits.max_contacts()) {
     return FieldError(
         InvalidClientMetadata, "contacts",
@@ -368,7 +369,7 @@ std::uint32_t NestingDepth(const google::protobuf::Value& value) {
   return deepest + 1;
 }
 
-absl::Status CheckJwks(const Limits& limits, const google::protobuf::Struct& jwks) {
+absl::Status CheckJwks(const MetadataLimits& limits, const google::protobuf::Struct& jwks) {
   // A direct gRPC caller is not held to the gateway's JSON depth: the record must stay parseable when read back.
   if (NestingDepth(jwks) > common::kMaxStructNestingDepth) {
     return FieldError(InvalidClientMetadata, "jwks",
@@ -459,7 +460,7 @@ absl::Status CheckAcrossFields(const ClientMetadata& metadata) {
 
 }  // namespace
 
-MetadataValidator::MetadataValidator(Limits limits, RegistrationPolicy policy)
+MetadataValidator::MetadataValidator(MetadataLimits limits, RegistrationPolicy policy)
     : limits_(std::move(limits)), policy_(std::move(policy)) {}
 
 absl::StatusOr<ClientMetadata> MetadataValidator::Validate(const ClientMetadata& requested) const {

@@ -12,7 +12,7 @@ namespace clientreg::server {
 class MetadataValidator {
  public:
   // `limits` and `policy` are complete (defaults applied, validated).
-  MetadataValidator(clientreg::config::v1::Limits limits, clientreg::config::v1::RegistrationPolicy policy);
+  MetadataValidator(clientreg::config::v1::MetadataLimits limits, clientreg::config::v1::RegistrationPolicy policy);
 
   // Returns the metadata to store: `requested` checked against every rule, with defaults applied. The same function
   // serves POST (Register), PUT (RFC 7592 update) and direct gRPC callers. On failure: INVALID_ARGUMENT with a
@@ -36,7 +36,7 @@ class MetadataValidator {
       const clientreg::v1::ClientMetadata& requested) const;
 
  private:
-  clientreg::config::v1::Limits limits_;
+  clientreg::config::v1::MetadataLimits limits_;
   clientreg::config::v1::RegistrationPolicy policy_;
 };
 

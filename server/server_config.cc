@@ -15,7 +15,7 @@ clientreg::config::v1::ServerConfig DefaultServerConfig() {
   config.set_listen_address("127.0.0.1:50051");
   config.set_data_dir("./var");
   config.set_issuer("http://127.0.0.1:8080");
-  *config.mutable_limits() = common::DefaultLimits();
+  *config.mutable_limits() = common::DefaultMetadataLimits();
   *config.mutable_registration() = DefaultRegistrationPolicy();
   config.set_max_threads(64);
   config.set_shutdown_grace_seconds(10);
@@ -77,7 +77,7 @@ absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& con
   if (const auto level = common::ParseLogLevel(config.log_level()); !level.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));
   }
-  RETURN_IF_ERROR(common::ValidateLimits(config.limits()));
+  RETURN_IF_ERROR(common::ValidateMetadataLimits(config.limits()));
   return ValidateRegistrationPolicy(config.registration());
 }
 

@@ -1,5 +1,10 @@
 #include "gateway/gateway_config.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
@@ -33,6 +38,28 @@ TEST(GatewayConfigTest, RefusesAnOpsAddressWithoutPort) {
   EXPECT_THAT(std::string(ValidateGatewayConfig(config).message()), HasSubstr("ops_listen_address"));
   config.set_ops_listen_address("127.0.0.1:9090");
   EXPECT_OK(ValidateGatewayConfig(config));
+}
+
+// Issue 10: the gateway enforces the HTTP limits only; a metadata limit in its config is an unknown field.
+TEST(GatewayConfigTest, LimitsAreTheHttpOnes) {
+  const clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
+  EXPECT_EQ(config.limits().max_body_bytes(), 65536u);
+  EXPECT_EQ(config.limits().max_header_bytes(), 8192u);
+  EXPECT_EQ(config.limits().max_json_depth(), 64u);
+  clientreg::config::v1::GatewayConfig zero = config;
+  zero.mutable_limits()->set_max_header_bytes(0);
+  EXPECT_THAT(std::string(ValidateGatewayConfig(zero).message()), HasSubstr("max_header_bytes"));
+
+  char path[] = "/tmp/clientreg-gateway-config-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string text = "limits { max_redirect_uris: 5 }\n";
+  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  const absl::StatusOr<clientreg::config::v1::GatewayConfig> loaded = LoadGatewayConfig(path);
+  ::unlink(path);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("max_redirect_uris"));
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ class JsonMappingTest : public ::testing::Test {
  protected:
   absl::StatusOr<ClientMetadata> Parse(std::string_view body) { return mapper_.ParseClientMetadata(body); }
 
-  JsonMapper mapper_{common::DefaultLimits()};
+  JsonMapper mapper_{common::DefaultHttpLimits()};
 };
 
 // --- The field table -------------------------------------------------------------------------------------------
@@ -430,7 +430,7 @@ TEST_F(JsonMappingTest, HundredThousandNestedArraysAreRefusedWithoutCrashing) {
 }
 
 TEST_F(JsonMappingTest, BodyOverLimitIsInvalidRequest) {
-  clientreg::config::v1::Limits limits = common::DefaultLimits();
+  clientreg::config::v1::HttpLimits limits = common::DefaultHttpLimits();
   limits.set_max_body_bytes(32);
   JsonMapper mapper(limits);
   const std::string fits = R"({"client_name":"0123456789abcd"})";
@@ -443,7 +443,7 @@ TEST_F(JsonMappingTest, BodyOverLimitIsInvalidRequest) {
 // max_json_depth counts objects and arrays, the root object being level 1, whether or not the innermost one is
 // empty.
 TEST_F(JsonMappingTest, DepthLimitIsExact) {
-  clientreg::config::v1::Limits limits = common::DefaultLimits();
+  clientreg::config::v1::HttpLimits limits = common::DefaultHttpLimits();
   limits.set_max_json_depth(4);
   JsonMapper mapper(limits);
   EXPECT_OK(mapper.ParseClientMetadata(R"({"x":[[[]]]})"));
@@ -475,7 +475,7 @@ TEST_F(JsonMappingTest, DefaultDepthIs64) {
   EXPECT_FALSE(Parse("{\"x\":" + Nested(64, "") + "}").ok());
   EXPECT_FALSE(Parse("{\"x\":" + Nested(64, "1") + "}").ok());
   // Unset limits take the documented defaults.
-  JsonMapper defaults{clientreg::config::v1::Limits()};
+  JsonMapper defaults{clientreg::config::v1::HttpLimits()};
   EXPECT_OK(defaults.ParseClientMetadata("{\"x\":" + Nested(63, "") + "}"));
   EXPECT_FALSE(defaults.ParseClientMetadata("{\"x\":" + Nested(64, "") + "}").ok());
 }

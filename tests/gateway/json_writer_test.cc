@@ -150,7 +150,7 @@ TEST(JsonWriterTest, JwksNumbersKeysAndNesting) {
 }
 
 TEST(JsonWriterTest, JwksNumbersReadBackExactly) {
-  JsonMapper mapper(common::DefaultLimits());
+  JsonMapper mapper(common::DefaultHttpLimits());
   for (const double value : {0.1, 1.0 / 3.0, -2.5e-8, 1e300, 123456789012.5, 4503599627370497.0, -0.5,
                              std::numeric_limits<double>::max(), std::numeric_limits<double>::denorm_min()}) {
     ClientInformation info;
@@ -185,7 +185,7 @@ TEST(JsonWriterTest, RoundTripParseWriteParse) {
     "application_type": "native",
     "ignored": "dropped"
   })";
-  JsonMapper mapper(common::DefaultLimits());
+  JsonMapper mapper(common::DefaultHttpLimits());
   ASSERT_OK_AND_ASSIGN(const ClientMetadata metadata, mapper.ParseClientMetadata(request));
 
   ClientInformation info;

@@ -20,7 +20,7 @@
 namespace clientreg::server {
 namespace {
 
-using clientreg::config::v1::Limits;
+using clientreg::config::v1::MetadataLimits;
 using clientreg::config::v1::RegistrationPolicy;
 using clientreg::v1::ClientMetadata;
 using google::protobuf::util::MessageDifferencer;
@@ -90,7 +90,7 @@ class MetadataValidatorTest : public ::testing::Test {
     return Validate(std::string(kWebClient) + textproto);
   }
 
-  Limits limits_ = common::DefaultLimits();
+  MetadataLimits limits_ = common::DefaultMetadataLimits();
   RegistrationPolicy policy_ = DefaultRegistrationPolicy();
 };
 

@@ -38,7 +38,7 @@ TEST_F(ServerConfigTest, EmptyPathGivesValidDefaults) {
   ASSERT_OK_AND_ASSIGN(const auto config, LoadServerConfig(""));
   EXPECT_EQ(config.listen_address(), "127.0.0.1:50051");
   EXPECT_EQ(config.issuer(), "http://127.0.0.1:8080");
-  EXPECT_EQ(config.limits().max_body_bytes(), 65536u);
+  EXPECT_EQ(config.limits().max_redirect_uri_bytes(), 2048u);
   EXPECT_EQ(config.registration().default_token_endpoint_auth_method(), "client_secret_basic");
   ASSERT_EQ(config.registration().default_grant_types_size(), 1);
 }
@@ -55,7 +55,7 @@ TEST_F(ServerConfigTest, FileOverridesOnlyWhatItSets) {
   ASSERT_OK_AND_ASSIGN(const auto config, LoadServerConfig(path));
   EXPECT_EQ(config.issuer(), "https://auth.example.com");
   EXPECT_EQ(config.limits().max_redirect_uris(), 5u);
-  EXPECT_EQ(config.limits().max_body_bytes(), 65536u);             // untouched default
+  EXPECT_EQ(config.limits().max_contacts(), 10u);                  // untouched default
   ASSERT_EQ(config.registration().default_grant_types_size(), 2);  // replaced, not appended
   EXPECT_EQ(config.registration().default_grant_types(1), "refresh_token");
   EXPECT_EQ(config.registration().default_token_endpoint_auth_method(), "client_secret_post");
@@ -82,9 +82,15 @@ TEST_F(ServerConfigTest, UnknownFieldsAndBadValuesFailWithTheirName) {
   ASSERT_FALSE(bad_issuer.ok());
   EXPECT_NE(std::string(bad_issuer.status().message()).find("issuer"), std::string::npos);
 
-  const auto zero_limit = LoadServerConfig(Write("limit.textproto", "limits { max_body_bytes: 0 }\n"));
+  const auto zero_limit = LoadServerConfig(Write("limit.textproto", "limits { max_contacts: 0 }\n"));
   ASSERT_FALSE(zero_limit.ok());
-  EXPECT_NE(std::string(zero_limit.status().message()).find("max_body_bytes"), std::string::npos);
+  EXPECT_NE(std::string(zero_limit.status().message()).find("max_contacts"), std::string::npos);
+
+  // Issue 10: the server enforces metadata limits only; an HTTP limit in its config is an unknown field, not a
+  // setting silently ignored.
+  const auto http_limit = LoadServerConfig(Write("http.textproto", "limits { max_body_bytes: 1000 }\n"));
+  ASSERT_FALSE(http_limit.ok());
+  EXPECT_NE(std::string(http_limit.status().message()).find("max_body_bytes"), std::string::npos);
 
   const auto widened = LoadServerConfig(
       Write("widen.textproto", "registration { allowed_grant_types: [\"authorization_code\", \"password\"] }\n"));
