@@ -21,6 +21,7 @@
 #include "clientreg/v1/registration.pb.h"
 #include "clientreg/v1/stored.pb.h"
 #include "common/clock.h"
+#include "common/limits.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
 #include "gateway/json_mapping.h"
@@ -71,7 +72,7 @@ class RegistrationPipeline {
  public:
   RegistrationPipeline()
       : config_(server::DefaultServerConfig()),
-        mapper_(config_.limits()),
+        mapper_(common::DefaultHttpLimits()),
         validator_(config_.limits(), config_.registration()),
         server_key_(common::kServerKeyBytes, 'k') {}
 
