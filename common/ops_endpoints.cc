@@ -31,6 +31,14 @@ OpsResponse MetricsResponse(const MetricsRegistry& registry) {
   return OpsResponse{200, kPrometheusContentType, registry.Encode()};
 }
 
+absl::StatusOr<std::unique_ptr<OpsServer>> StartOpsEndpoints(const std::string& address,
+                                                             std::function<std::vector<HealthCheckResult>()> checks,
+                                                             const MetricsRegistry* metrics) {
+  return OpsServer::Start(address, {{"/healthz", [] { return LivenessResponse(); }},
+                                    {"/readyz", [checks = std::move(checks)] { return ReadinessResponse(checks()); }},
+                                    {"/metrics", [metrics] { return MetricsResponse(*metrics); }}});
+}
+
 void RegisterProcessMetrics(MetricsRegistry& registry) {
   registry
       .AddGauge("clientreg_build_info", "The running build: its version and git revision; always 1.",

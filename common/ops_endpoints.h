@@ -1,6 +1,8 @@
 #ifndef CLIENTREG_COMMON_OPS_ENDPOINTS_H_
 #define CLIENTREG_COMMON_OPS_ENDPOINTS_H_
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,11 @@ OpsResponse ReadinessResponse(const std::vector<HealthCheckResult>& checks);
 
 // /metrics: 200 with `registry` in the Prometheus text format 0.0.4.
 OpsResponse MetricsResponse(const MetricsRegistry& registry);
+
+// Starts a process's ops port on `address`: /healthz, /readyz from what `checks` says when asked, and /metrics
+// from `metrics`, which must outlive the server (OpsServer::Start's errors).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<OpsServer>> StartOpsEndpoints(
+    const std::string& address, std::function<std::vector<HealthCheckResult>()> checks, const MetricsRegistry* metrics);
 
 // Registers what every clientreg process reports about itself: clientreg_build_info{version,revision} (always 1)
 // and clientreg_log_lines_dropped_total (lines the logger dropped because its buffer was full).

@@ -126,12 +126,9 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   RETURN_IF_ERROR(app->http_->Start());
 
   if (!config.ops_listen_address().empty()) {
-    const common::MetricsRegistry* metrics = &app->metrics_;
-    ASSIGN_OR_RETURN(app->ops_, common::OpsServer::Start(
-                                    config.ops_listen_address(),
-                                    {{"/healthz", [] { return common::LivenessResponse(); }},
-                                     {"/readyz", [health] { return common::ReadinessResponse(health->Checks()); }},
-                                     {"/metrics", [metrics] { return common::MetricsResponse(*metrics); }}}));
+    ASSIGN_OR_RETURN(app->ops_,
+                     common::StartOpsEndpoints(
+                         config.ops_listen_address(), [health] { return health->Checks(); }, &app->metrics_));
   }
   // The gateway's config holds no secret (addresses, limits, origins), so operators see exactly what runs.
   std::string effective_config;

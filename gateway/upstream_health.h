@@ -7,9 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/ops_endpoints.h"
+#include "common/readiness.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/channel.h"
 
@@ -28,37 +27,25 @@ class UpstreamHealth {
 
   // Asks the server once before returning, so the first answer is real.
   UpstreamHealth(std::shared_ptr<grpc::Channel> channel, Options options);
-  ~UpstreamHealth();  // Stop()
-
-  UpstreamHealth(const UpstreamHealth&) = delete;
-  UpstreamHealth& operator=(const UpstreamHealth&) = delete;
 
   // Starts the periodic checks.
-  void Start();
+  void Start() { readiness_.Start(); }
   // Ready() is false from now on: the first step of a drain.
-  void SetDraining();
+  void SetDraining() { readiness_.SetDraining(); }
   // Stops the periodic checks; the last result stays. Idempotent.
-  void Stop();
+  void Stop() { readiness_.Stop(); }
 
-  bool Ready() const;
+  bool Ready() const { return readiness_.Ready(); }
   // What /readyz reports: "server" and "draining", each with whether it passes and, when it does not, why.
-  std::vector<common::HealthCheckResult> Checks() const;
+  std::vector<common::HealthCheckResult> Checks() const { return readiness_.Checks(); }
 
   // Asks the server now (what the thread does every interval), waiting at most the deadline.
-  void CheckNow();
+  void CheckNow() { readiness_.CheckNow(); }
 
  private:
-  void Run();
-
+  // Declared before readiness_, whose probe uses it from the constructor on.
   const std::unique_ptr<grpc::health::v1::Health::Stub> stub_;
-  const Options options_;
-  mutable absl::Mutex mutex_;
-  bool serving_ ABSL_GUARDED_BY(mutex_) = false;
-  bool checked_ ABSL_GUARDED_BY(mutex_) = false;  // so that the first result is logged whatever it is
-  std::string detail_ ABSL_GUARDED_BY(mutex_);
-  bool draining_ ABSL_GUARDED_BY(mutex_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  std::thread thread_;
+  common::Readiness readiness_;
 };
 
 }  // namespace clientreg::gateway

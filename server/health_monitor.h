@@ -3,12 +3,10 @@
 
 #include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/ops_endpoints.h"
+#include "common/readiness.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "storage/client_store.h"
 
@@ -27,38 +25,24 @@ class HealthMonitor {
 
   // `store` must outlive the monitor. Checks the store once before returning, so the first answer is real.
   HealthMonitor(storage::ClientStore* store, Options options);
-  // Stops the thread.
-  ~HealthMonitor();
 
   // Starts mirroring into `health` (which must outlive the monitor, or Stop be called first), and the periodic checks.
   void Start(grpc::HealthCheckServiceInterface* health);
   // Ready() is false from now on, and the health service says NOT_SERVING: the first step of a drain.
-  void SetDraining();
+  void SetDraining() { readiness_.SetDraining(); }
   // Stops the periodic checks; the health service keeps its last status. Idempotent.
-  void Stop();
+  void Stop() { readiness_.Stop(); }
 
-  bool Ready() const;
+  bool Ready() const { return readiness_.Ready(); }
   // What /readyz reports: "store" and "draining", each with whether it passes and, when it does not, why.
-  std::vector<common::HealthCheckResult> Checks() const;
+  std::vector<common::HealthCheckResult> Checks() const { return readiness_.Checks(); }
 
   // Asks the store now (what the thread does every interval) and publishes the result.
-  void CheckNow();
+  void CheckNow() { readiness_.CheckNow(); }
 
  private:
-  void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void Run();
-
-  storage::ClientStore* const store_;
-  const Options options_;
-  mutable absl::Mutex mutex_;
-  bool store_ok_ ABSL_GUARDED_BY(mutex_) = false;
-  std::string store_detail_ ABSL_GUARDED_BY(mutex_);
-  bool draining_ ABSL_GUARDED_BY(mutex_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  // The last status told to `health_`, so that only changes are logged.
-  bool published_serving_ ABSL_GUARDED_BY(mutex_) = false;
-  grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(mutex_) = nullptr;
-  std::thread thread_;
+  const std::vector<std::string> services_;
+  common::Readiness readiness_;
 };
 
 }  // namespace clientreg::server

@@ -156,12 +156,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   app->health_->Start(app->server_->GetHealthCheckService());
   if (!config.ops_listen_address().empty()) {
     const HealthMonitor* health = app->health_.get();
-    const common::MetricsRegistry* metrics = &app->metrics_;
-    ASSIGN_OR_RETURN(app->ops_, common::OpsServer::Start(
-                                    config.ops_listen_address(),
-                                    {{"/healthz", [] { return common::LivenessResponse(); }},
-                                     {"/readyz", [health] { return common::ReadinessResponse(health->Checks()); }},
-                                     {"/metrics", [metrics] { return common::MetricsResponse(*metrics); }}}));
+    ASSIGN_OR_RETURN(app->ops_,
+                     common::StartOpsEndpoints(
+                         config.ops_listen_address(), [health] { return health->Checks(); }, &app->metrics_));
   }
   // The effective config holds no secret (the key is a file path), so operators see exactly what runs.
   std::string effective_config;
