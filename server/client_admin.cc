@@ -1,6 +1,7 @@
 #include "server/client_admin.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <utility>
 
@@ -224,6 +225,29 @@ absl::StatusOr<clientreg::v1::RotateClientSecretResponse> ClientAdmin::RotateCli
   response.set_client_secret(std::move(secret.plaintext));
   response.set_client_secret_expires_at(expires_at);
   response.set_previous_client_secret_valid_until(stored.previous_client_secret_valid_until());
+  return response;
+}
+
+absl::StatusOr<clientreg::v1::BackupResponse> ClientAdmin::Backup(const std::string& dir) {
+  ASSIGN_OR_RETURN(const storage::ClientCounts counts, store_->CountClients());
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status written = store_->Checkpoint(dir);
+  if (!written.ok()) {
+    common::Log(
+        common::LogLevel::kWarning, "backup_failed",
+        {{"path", dir}, {"code", absl::StatusCodeToString(written.code())}, {"error", std::string(written.message())}});
+    return written;
+  }
+  clientreg::v1::BackupResponse response;
+  response.set_dir(dir);
+  response.set_clients(counts.active + counts.disabled);
+  response.set_created_at(clock_->NowSeconds());
+  response.set_duration_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  common::Log(common::LogLevel::kInfo, "backup_written",
+              {{"path", dir},
+               {"clients", std::to_string(response.clients())},
+               {"duration_ms", std::to_string(response.duration_ms())}});
   return response;
 }
 

@@ -18,7 +18,8 @@ namespace clientreg::server {
 
 // Client administration for operators (the ClientAdmin RPCs), free of transport. Errors are plain statuses:
 // NotFound for an unknown client, InvalidArgument for bad arguments, FailedPrecondition for rotating the secret of a
-// client without one, Unavailable when the store failed or concurrent changes kept winning. Thread-safe.
+// client without one, Unavailable when the store failed or concurrent changes kept winning; Backup adds its own
+// (see there). Thread-safe.
 class ClientAdmin {
  public:
   struct Options {
@@ -69,6 +70,12 @@ class ClientAdmin {
   // uses no secret; InvalidArgument for a negative or overflowing overlap.
   [[nodiscard]] absl::StatusOr<clientreg::v1::RotateClientSecretResponse> RotateClientSecret(
       const clientreg::v1::RotateClientSecretRequest& request);
+
+  // Writes a backup of the whole store into the new directory `dir` with ClientStore::Checkpoint, while every other
+  // call goes on, and logs `backup_written` with the directory and the client count. The response's `clients` is
+  // the store's count (active + disabled) read just before. Errors are Checkpoint's: InvalidArgument (empty,
+  // relative, inside the store), AlreadyExists, FailedPrecondition (no parent directory), Unavailable.
+  [[nodiscard]] absl::StatusOr<clientreg::v1::BackupResponse> Backup(const std::string& dir);
 
  private:
   // Reads the client, lets `change` edit it (false: leave it as it is), and writes it back with version + 1 and

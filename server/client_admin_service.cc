@@ -42,4 +42,9 @@ grpc::Status ClientAdminService::RotateClientSecret(grpc::ServerContext* /*conte
   return ToGrpcResponse(admin_->RotateClientSecret(*request), response);
 }
 
+grpc::Status ClientAdminService::Backup(grpc::ServerContext* /*context*/, const clientreg::v1::BackupRequest* request,
+                                        clientreg::v1::BackupResponse* response) {
+  return ToGrpcResponse(admin_->Backup(request->dir()), response);
+}
+
 }  // namespace clientreg::server

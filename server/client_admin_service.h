@@ -7,7 +7,8 @@
 namespace clientreg::server {
 
 // The gRPC face of ClientAdmin: each RPC calls the method of the same name, and its status goes through
-// ToGrpcStatus (NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION, UNAVAILABLE as ClientAdmin documents).
+// ToGrpcStatus (NOT_FOUND, INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION, UNAVAILABLE as ClientAdmin
+// documents).
 class ClientAdminService final : public clientreg::v1::ClientAdmin::Service {
  public:
   // `admin` must outlive the service.
@@ -25,6 +26,8 @@ class ClientAdminService final : public clientreg::v1::ClientAdmin::Service {
                             clientreg::v1::DeleteClientResponse* response) override;
   grpc::Status RotateClientSecret(grpc::ServerContext* context, const clientreg::v1::RotateClientSecretRequest* request,
                                   clientreg::v1::RotateClientSecretResponse* response) override;
+  grpc::Status Backup(grpc::ServerContext* context, const clientreg::v1::BackupRequest* request,
+                      clientreg::v1::BackupResponse* response) override;
 
  private:
   ClientAdmin* admin_;

@@ -108,6 +108,21 @@ class ClientStore {
   // counted exactly when its change turns up. Unavailable while the store cannot open its database. Cheap enough
   // for every metrics scrape. Thread-safe.
   [[nodiscard]] virtual absl::StatusOr<ClientCounts> CountClients() const = 0;
+
+  // Writes a consistent snapshot of the whole store into the new directory `dir`: every column family, the count
+  // keys with them, as of one moment (it holds every write acknowledged before the call, and of a write running
+  // concurrently either all or nothing). The result is a store of its own that the same implementation opens (for
+  // RocksDB, a database directory for OpenRocksDbClientStore). Durable when it returns OK: the files, `dir` and its
+  // entry in its parent are synced. `dir` is private to the store's user (0700) and so is every file in it
+  // (0600; a file hard-linked from the store is the store's own file, which is then 0600 too). Writers are never
+  // held up for long: at most for a memtable switch.
+  //
+  // InvalidArgument if `dir` is empty, relative or inside the store's own directory; AlreadyExists if `dir` exists
+  // (as anything, even a dangling link) or, for RocksDB, `dir` + ".tmp" does (its staging directory, which it would
+  // empty); FailedPrecondition if the parent of `dir` is not an existing directory; Unavailable if reading the
+  // store or writing, linking or syncing a file failed (a partly written `dir` is removed when possible).
+  // Thread-safe; concurrent checkpoints into different directories are allowed.
+  [[nodiscard]] virtual absl::Status Checkpoint(const std::string& dir) = 0;
 };
 
 }  // namespace clientreg::storage

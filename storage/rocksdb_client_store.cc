@@ -35,6 +35,7 @@
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
 #include "storage/commit_queue.h"
+#include "storage/rocksdb_checkpoint.h"
 #include "storage/rocksdb_int64.h"
 #include "storage/rocksdb_options.h"
 #include "storage/rocksdb_status.h"
@@ -517,6 +518,21 @@ class RocksDbClientStore final : public ClientStore {
         counts[i] = open.client_counts[i].load(std::memory_order_relaxed);
       }
       return ToClientCounts(counts);
+    });
+  }
+
+  absl::Status Checkpoint(const std::string& dir) override {
+    // Under the shared lock: a reopen, which closes the database, waits until the checkpoint is written.
+    return WithDb([&](const OpenDb& open) -> absl::Status {
+      absl::Status written = WriteRocksDbCheckpoint(*open.db, dir);
+      // Only the store's own failures count as store errors, not a target the caller got wrong.
+      if (absl::IsUnavailable(written) || absl::IsInternal(written)) {
+        open.CountError();
+        // The checkpoint's flush may have failed, after which RocksDB refuses writes until a reopen. The next
+        // health check then writes its probe, which reopens the database if it must.
+        last_write_failed_.store(true, std::memory_order_relaxed);
+      }
+      return written;
     });
   }
 

@@ -59,6 +59,11 @@ Commands:
       Issues a new client secret and prints it. It is shown only this once: store it now. The previous secret
       keeps working for SECONDS (default: the server's configured overlap, 0 unless configured); the output
       says until when.
+  backup DIR
+      Writes a consistent backup of the whole store into DIR while the server keeps serving. DIR is an absolute
+      path on the server's machine; it must not exist yet, and its parent must. On the store's file system the
+      backup takes moments (hard links). It holds digests, not secrets: restoring it needs the server's key file
+      (<data_dir>/server.key) too. The default --timeout is 600 for backup.
   help
       Shows this text.
 
@@ -67,7 +72,7 @@ Flags (before or after the command):
                       else 127.0.0.1:50051.
   --json              Prints JSON instead of text: one object per client for get, disable and enable;
                       {"clients":[...],"next_page_token":"..."} for list; the new secret with the client for
-                      rotate-secret. Field names as in clientreg/v1/admin.proto. Note: int64 and uint64 fields
+                      rotate-secret; {"dir":...,"clients":...,...} for backup. Field names as in clientreg/v1/admin.proto. Note: int64 and uint64 fields
                       (timestamps, version) are JSON strings, as proto3 JSON prints them; enums are names.
   --timeout=SECONDS   Limit on connecting and on each call, e.g. 2.5 (default 10).
 
@@ -91,6 +96,7 @@ constexpr CommandName kCommandNames[] = {
     {"enable", Command::kEnable},
     {"delete", Command::kDelete},
     {"rotate-secret", Command::kRotateSecret},
+    {"backup", Command::kBackup},
 };
 
 std::string_view NameOf(Command command) {
@@ -100,7 +106,9 @@ std::string_view NameOf(Command command) {
   return "?";
 }
 
-bool TakesClientId(Command command) { return command != Command::kHelp && command != Command::kList; }
+bool TakesClientId(Command command) {
+  return command != Command::kHelp && command != Command::kList && command != Command::kBackup;
+}
 
 absl::Status UsageError(std::string_view message) { return absl::InvalidArgumentError(std::string(message)); }
 
@@ -219,6 +227,16 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Invocation& invocation) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + invocation.timeout);
   return context;
+}
+
+// Sends one unary ClientAdmin RPC under the invocation's deadline.
+template <typename Request, typename Response>
+absl::Status Call(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub,
+                  grpc::Status (clientreg::v1::ClientAdmin::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                                           Response*),
+                  const Request& request, Response* response) {
+  const auto context = NewContext(invocation);
+  return FromGrpcStatus((stub.*method)(context.get(), request, response));
 }
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
@@ -382,8 +400,7 @@ absl::Status RunList(const Invocation& invocation, clientreg::v1::ClientAdmin::S
   clientreg::v1::ListClientsResponse all;
   while (true) {
     clientreg::v1::ListClientsResponse page;
-    const auto context = NewContext(invocation);
-    RETURN_IF_ERROR(FromGrpcStatus(stub.ListClients(context.get(), request, &page)));
+    RETURN_IF_ERROR(Call(invocation, stub, &clientreg::v1::ClientAdmin::Stub::ListClients, request, &page));
     for (ClientRecord& record : *page.mutable_clients()) *all.add_clients() = std::move(record);
     all.set_next_page_token(page.next_page_token());
     if (!invocation.list_all || page.next_page_token().empty()) break;
@@ -418,8 +435,7 @@ absl::Status RunGet(const Invocation& invocation, clientreg::v1::ClientAdmin::St
   clientreg::v1::GetClientRequest request;
   request.set_client_id(invocation.client_id);
   ClientRecord record;
-  const auto context = NewContext(invocation);
-  RETURN_IF_ERROR(FromGrpcStatus(stub.GetClient(context.get(), request, &record)));
+  RETURN_IF_ERROR(Call(invocation, stub, &clientreg::v1::ClientAdmin::Stub::GetClient, request, &record));
   if (invocation.json) return WriteJson(record, out);
   WriteRecord(record, out);
   return absl::OkStatus();
@@ -429,11 +445,10 @@ absl::Status RunSetState(const Invocation& invocation, clientreg::v1::ClientAdmi
   clientreg::v1::ClientIdRequest request;
   request.set_client_id(invocation.client_id);
   ClientRecord record;
-  const auto context = NewContext(invocation);
-  const grpc::Status status = invocation.command == Command::kDisable
-                                  ? stub.DisableClient(context.get(), request, &record)
-                                  : stub.EnableClient(context.get(), request, &record);
-  RETURN_IF_ERROR(FromGrpcStatus(status));
+  RETURN_IF_ERROR(Call(invocation, stub,
+                       invocation.command == Command::kDisable ? &clientreg::v1::ClientAdmin::Stub::DisableClient
+                                                               : &clientreg::v1::ClientAdmin::Stub::EnableClient,
+                       request, &record));
   if (invocation.json) return WriteJson(record, out);
   out << "client '" << TerminalSafe(record.client_id()) << "' is " << StateName(record.state()) << " (version "
       << record.version() << ")\n";
@@ -444,8 +459,7 @@ absl::Status RunDelete(const Invocation& invocation, clientreg::v1::ClientAdmin:
   clientreg::v1::ClientIdRequest request;
   request.set_client_id(invocation.client_id);
   clientreg::v1::DeleteClientResponse response;
-  const auto context = NewContext(invocation);
-  RETURN_IF_ERROR(FromGrpcStatus(stub.DeleteClient(context.get(), request, &response)));
+  RETURN_IF_ERROR(Call(invocation, stub, &clientreg::v1::ClientAdmin::Stub::DeleteClient, request, &response));
   if (invocation.json) {
     // A Struct, so that protobuf escapes the client id and no JSON is written by hand.
     google::protobuf::Struct result;
@@ -463,8 +477,7 @@ absl::Status RunRotateSecret(const Invocation& invocation, clientreg::v1::Client
   request.set_client_id(invocation.client_id);
   if (invocation.overlap_seconds.has_value()) request.set_overlap_seconds(*invocation.overlap_seconds);
   clientreg::v1::RotateClientSecretResponse response;
-  const auto context = NewContext(invocation);
-  RETURN_IF_ERROR(FromGrpcStatus(stub.RotateClientSecret(context.get(), request, &response)));
+  RETURN_IF_ERROR(Call(invocation, stub, &clientreg::v1::ClientAdmin::Stub::RotateClientSecret, request, &response));
   if (invocation.json) return WriteJson(response, out);
   KeyValueBlock block;
   block.Add("client_id", TerminalSafe(response.client().client_id()));
@@ -476,6 +489,27 @@ absl::Status RunRotateSecret(const Invocation& invocation, clientreg::v1::Client
                                                : FormatUnixTime(response.previous_client_secret_valid_until()));
   block.Write(out);
   err << kProgram << ": the new client secret is shown only this once; store it now\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunBackup(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out,
+                       std::ostream& err) {
+  clientreg::v1::BackupRequest request;
+  request.set_dir(invocation.backup_dir);
+  clientreg::v1::BackupResponse response;
+  RETURN_IF_ERROR(Call(invocation, stub, &clientreg::v1::ClientAdmin::Stub::Backup, request, &response));
+  if (invocation.json) {
+    RETURN_IF_ERROR(WriteJson(response, out));
+  } else {
+    KeyValueBlock block;
+    block.Add("backup", TerminalSafe(response.dir()));
+    block.Add("clients", absl::StrCat(response.clients()));
+    block.Add("created", FormatUnixTime(response.created_at()));
+    block.Add("took", absl::StrCat(response.duration_ms(), " ms"));
+    block.Write(out);
+  }
+  // Without the key, a restored store holds digests that no secret or token matches any more.
+  err << kProgram << ": the backup holds no key: keep the server's key file (<data_dir>/server.key) with it\n";
   return absl::OkStatus();
 }
 
@@ -492,6 +526,9 @@ std::string DescribeFailure(const Invocation& invocation, const absl::Status& st
       break;
     case Command::kRotateSecret:
       action = absl::StrCat("rotate-secret ", client);
+      break;
+    case Command::kBackup:
+      action = absl::StrCat("backup to '", TerminalSafe(invocation.backup_dir), "'");
       break;
     default:
       action = absl::StrCat(ToAbsl(NameOf(invocation.command)), " ", client);
@@ -575,7 +612,16 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   }
 
   if (!have_command) return UsageError("no command given");
-  if (TakesClientId(invocation.command)) {
+  if (invocation.command == Command::kBackup) {
+    if (positional.size() != 1 || positional[0].empty()) return UsageError("'backup' needs exactly one DIR");
+    // A relative path would be resolved on the server, against a working directory the caller cannot see.
+    if (positional[0][0] != '/') {
+      return UsageError(
+          absl::StrCat("backup DIR must be an absolute path on the server's machine, got '", positional[0], "'"));
+    }
+    invocation.backup_dir = positional[0];
+    if (!seen_flags.contains("--timeout")) invocation.timeout = kDefaultBackupTimeout;
+  } else if (TakesClientId(invocation.command)) {
     if (positional.size() != 1 || positional[0].empty()) {
       return UsageError(absl::StrCat("'", ToAbsl(NameOf(invocation.command)), "' needs exactly one CLIENT_ID"));
     }
@@ -623,6 +669,9 @@ int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel
       break;
     case Command::kRotateSecret:
       status = RunRotateSecret(invocation, stub, out, err);
+      break;
+    case Command::kBackup:
+      status = RunBackup(invocation, stub, out, err);
       break;
     case Command::kHelp:
       break;

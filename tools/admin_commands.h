@@ -27,8 +27,10 @@ inline constexpr int kExitUnreachable = 3;
 
 inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
 inline constexpr std::chrono::milliseconds kDefaultTimeout = std::chrono::seconds(10);
+// backup's default instead: onto another file system the server copies every file of the store.
+inline constexpr std::chrono::milliseconds kDefaultBackupTimeout = std::chrono::minutes(10);
 
-enum class Command { kHelp, kList, kGet, kDisable, kEnable, kDelete, kRotateSecret };
+enum class Command { kHelp, kList, kGet, kDisable, kEnable, kDelete, kRotateSecret, kBackup };
 
 // A parsed command line.
 struct Invocation {
@@ -45,6 +47,8 @@ struct Invocation {
   bool list_all = false;
   // rotate-secret: unset means the server's configured overlap.
   std::optional<int64_t> overlap_seconds;
+  // backup: the directory to create, an absolute path on the server's machine.
+  std::string backup_dir;
 };
 
 // The text `clientreg-admin help` prints.

@@ -662,6 +662,63 @@ std::string ListServicesByReflection(const std::shared_ptr<grpc::Channel>& chann
   return bytes;
 }
 
+// Backup through the real service on a loopback port: a store that opens and holds the clients, the codes of a
+// bad target over the wire, and one log line with the directory and the count.
+TEST_F(ClientAdminTest, BackupOverGrpc) {
+  Store(MakeClient("c1"));
+  Store(MakeClient("c2"));
+  ASSERT_OK(admin_->DisableClient("c2").status());
+  ClientAdminService administration(admin_.get());
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&administration);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<clientreg::v1::ClientAdmin::Stub> stub = clientreg::v1::ClientAdmin::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  const auto backup = [&](const std::string& dir, clientreg::v1::BackupResponse* response) {
+    grpc::ClientContext context;
+    clientreg::v1::BackupRequest request;
+    request.set_dir(dir);
+    return stub->Backup(&context, request, response);
+  };
+
+  const std::string dir = dir_ + "/backup";
+  clientreg::v1::BackupResponse response;
+  common::FlushLogs();  // only this call's lines in the capture
+  ::testing::internal::CaptureStderr();
+  const grpc::Status written = backup(dir, &response);
+  common::FlushLogs();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(written.ok()) << written.error_message();
+  EXPECT_EQ(response.dir(), dir);
+  EXPECT_EQ(response.clients(), 2);
+  EXPECT_EQ(response.created_at(), kNow);
+  EXPECT_GE(response.duration_ms(), 0);
+  EXPECT_NE(log.find(absl::StrCat(R"("event":"backup_written","path":")", dir, R"(","clients":"2")")),
+            std::string::npos)
+      << log;
+
+  const std::pair<std::string, grpc::StatusCode> refusals[] = {
+      {dir, grpc::StatusCode::ALREADY_EXISTS},
+      {"backup", grpc::StatusCode::INVALID_ARGUMENT},
+      {dir_ + "/missing/backup", grpc::StatusCode::FAILED_PRECONDITION},
+  };
+  for (const auto& [target, code] : refusals) {
+    SCOPED_TRACE(target);
+    clientreg::v1::BackupResponse refused;
+    EXPECT_EQ(backup(target, &refused).error_code(), code);
+  }
+  server->Shutdown();
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::ClientStore> copy, storage::OpenRocksDbClientStore(dir));
+  ASSERT_OK_AND_ASSIGN(const StoredClient c1, copy->Get("c1"));
+  EXPECT_EQ(c1.client_secret_digest(), Digest("s3cret"));
+  ASSERT_OK_AND_ASSIGN(const StoredClient c2, copy->Get("c2"));
+  EXPECT_EQ(c2.state(), StoredClient::STATE_DISABLED);
+}
+
 // The shipped wiring: ServerApp serves both services and reflection, and its shutdown flushes the last uses.
 using ServerAppWiringTest = testing::ClientStoreFixture;
 

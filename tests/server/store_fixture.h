@@ -123,6 +123,7 @@ class ForwardingClientStore : public storage::ClientStore {
   }
   absl::Status CheckHealth() override { return store_->CheckHealth(); }
   absl::StatusOr<storage::ClientCounts> CountClients() const override { return store_->CountClients(); }
+  absl::Status Checkpoint(const std::string& dir) override { return store_->Checkpoint(dir); }
 
  protected:
   storage::ClientStore* store() const { return store_; }

@@ -1,12 +1,15 @@
 #include "storage/rocksdb_client_store.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <latch>
 #include <map>
@@ -1462,6 +1465,149 @@ TEST_F(RocksDbClientStoreTest, CorruptRecordCountsAsAnError) {
   EXPECT_EQ(metrics.errors.Value(), 0u);
   EXPECT_TRUE(absl::IsDataLoss(store->Get("broken").status()));
   EXPECT_EQ(metrics.errors.Value(), 1u);
+}
+
+// --- Checkpoint ---
+
+// The permission bits of `path`.
+unsigned ModeOf(const std::filesystem::path& path) {
+  struct stat status {};
+  EXPECT_EQ(lstat(path.c_str(), &status), 0) << path;
+  return status.st_mode & 07777;
+}
+
+TEST_F(RocksDbClientStoreTest, CheckpointDuringCreatesHoldsEveryEarlierClientAndExactCounts) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  constexpr int kBefore = 100;
+  for (int i = 0; i < kBefore; ++i) {
+    const StoredClient client = MakeClient(absl::StrCat("before-", i));
+    ASSERT_OK(store->Create(client));
+    if (i % 4 == 0) {
+      ASSERT_OK(store->Update(WithState(client, StoredClient::STATE_DISABLED), client.version()));
+    }
+  }
+  ASSERT_OK(store->RecordLastUsed({{"before-1", 1'700'000'500}}));
+
+  // Each writer creates during-<t>-0, during-<t>-1, ... in order, and publishes how many were acknowledged.
+  constexpr int kWriters = 4;
+  std::array<std::atomic<int>, kWriters> acknowledged{};
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriters; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; !stop.load(); ++i) {
+        if (!store->Create(MakeClient(absl::StrCat("during-", t, "-", i))).ok()) {
+          ++failures;
+          return;
+        }
+        acknowledged[t].store(i + 1);
+      }
+    });
+  }
+  while (acknowledged[kWriters - 1].load() < 20 && failures.load() == 0) std::this_thread::yield();
+  std::array<int, kWriters> before_call{};
+  for (int t = 0; t < kWriters; ++t) before_call[t] = acknowledged[t].load();
+  const std::filesystem::path backup = dir_ + "/backup";
+  const absl::Status written = store->Checkpoint(backup.string());
+  const int after_call = acknowledged[0].load();
+  // Writes went on after the checkpoint: it held them up for moments, not for good.
+  while (acknowledged[0].load() < after_call + 5 && failures.load() == 0) std::this_thread::yield();
+  stop.store(true);
+  for (std::thread& writer : writers) writer.join();
+  ASSERT_OK(written);
+  ASSERT_EQ(failures.load(), 0);
+
+  // Private before anything opens it (an open adds files of its own).
+  EXPECT_EQ(ModeOf(backup), 0700u);
+  for (const auto& entry : std::filesystem::directory_iterator(backup)) EXPECT_EQ(ModeOf(entry.path()), 0600u);
+  EXPECT_FALSE(std::filesystem::exists(backup.string() + ".tmp"));
+
+  // A store of its own, opened while the original is still open and still written.
+  ASSERT_OK(store->Create(MakeClient("after")));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> copy, OpenRocksDbClientStore(backup.string()));
+  for (int i = 0; i < kBefore; ++i) {
+    ASSERT_OK_AND_ASSIGN(const StoredClient client, copy->Get(absl::StrCat("before-", i)));
+    EXPECT_EQ(client.state(), i % 4 == 0 ? StoredClient::STATE_DISABLED : StoredClient::STATE_ACTIVE);
+  }
+  int earlier = 0;
+  for (int t = 0; t < kWriters; ++t) {
+    for (int i = 0; i < before_call[t]; ++i) {
+      EXPECT_OK(copy->Get(absl::StrCat("during-", t, "-", i)).status()) << "during-" << t << "-" << i;
+      ++earlier;
+    }
+  }
+  EXPECT_TRUE(absl::IsNotFound(copy->Get("after").status()));
+  // Every column family came along: the token index and last use as well as the records and their counts.
+  ASSERT_OK_AND_ASSIGN(const std::string indexed, copy->FindByTokenDigest("token-digest-before-2"));
+  EXPECT_EQ(indexed, "before-2");
+  ASSERT_OK_AND_ASSIGN(const int64_t last_used, copy->GetLastUsed("before-1"));
+  EXPECT_EQ(last_used, 1'700'000'500);
+  const Counts counts = CountsOf(*copy);
+  EXPECT_EQ(counts, ScannedCounts(*copy));
+  EXPECT_EQ(counts.second, kBefore / 4);
+  EXPECT_GE(counts.first, kBefore - kBefore / 4 + earlier);
+}
+
+TEST_F(RocksDbClientStoreTest, CheckpointRefusesBadTargetsWithTheirCodes) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open());
+  ASSERT_OK(store->Create(MakeClient("c1")));
+  const std::string file = dir_ + "/file";
+  std::ofstream(file) << "x";
+  std::filesystem::create_symlink(dir_ + "/nowhere", dir_ + "/dangling");
+  // RocksDB would empty a staging directory of this name without asking.
+  std::filesystem::create_directory(dir_ + "/staged.tmp");
+  std::ofstream(dir_ + "/staged.tmp/keep") << "mine";
+
+  const std::pair<std::string, absl::StatusCode> cases[] = {
+      {"", absl::StatusCode::kInvalidArgument},
+      {"relative/backup", absl::StatusCode::kInvalidArgument},
+      {db_path_ + "/backup", absl::StatusCode::kInvalidArgument},
+      {db_path_ + "/../db/backup", absl::StatusCode::kInvalidArgument},
+      {dir_, absl::StatusCode::kAlreadyExists},
+      {db_path_, absl::StatusCode::kAlreadyExists},
+      {file, absl::StatusCode::kAlreadyExists},
+      {dir_ + "/dangling", absl::StatusCode::kAlreadyExists},
+      {dir_ + "/staged", absl::StatusCode::kAlreadyExists},
+      {dir_ + "/missing/backup", absl::StatusCode::kFailedPrecondition},
+      {file + "/backup", absl::StatusCode::kFailedPrecondition},
+  };
+  for (const auto& [dir, code] : cases) {
+    SCOPED_TRACE(dir);
+    const absl::Status status = store->Checkpoint(dir);
+    EXPECT_EQ(status.code(), code) << status;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/missing"));
+  EXPECT_FALSE(std::filesystem::exists(db_path_ + "/backup"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/staged.tmp/keep"));
+
+  // A trailing slash names the same directory; once written, it is taken.
+  ASSERT_OK(store->Checkpoint(dir_ + "/backup/"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/backup/CURRENT"));
+  EXPECT_EQ(store->Checkpoint(dir_ + "/backup").code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(RocksDbClientStoreTest, CheckpointOnAFailingDiskIsUnavailableLeavesNothingAndHeals) {
+  auto file_system = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default());
+  const std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> store, Open(env.get()));
+  ASSERT_OK(store->Create(MakeClient("c1")));
+  const std::string backup = dir_ + "/backup";
+
+  file_system->set_fault(Fault::kAppendAndSync);
+  EXPECT_EQ(store->Checkpoint(backup).code(), absl::StatusCode::kUnavailable);
+  file_system->set_fault(Fault::kNone);
+  EXPECT_FALSE(std::filesystem::exists(backup));
+  EXPECT_FALSE(std::filesystem::exists(backup + ".tmp"));
+
+  // The failed flush may have stopped the database's writes; the health checks bring it back by themselves.
+  bool healthy = false;
+  for (int i = 0; i < 3 && !healthy; ++i) healthy = store->CheckHealth().ok();
+  EXPECT_TRUE(healthy);
+  ASSERT_OK(store->Create(MakeClient("c2")));
+  ASSERT_OK(store->Checkpoint(backup));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ClientStore> copy, OpenRocksDbClientStore(backup));
+  EXPECT_EQ(VisitedIds(*copy), (std::vector<std::string>{"c1", "c2"}));
 }
 
 }  // namespace

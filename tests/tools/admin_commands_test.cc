@@ -133,6 +133,20 @@ TEST(ParseInvocationTest, RotateSecretOverlap) {
   EXPECT_FALSE(Parse({"rotate-secret", "c", "--overlap"}).ok());
 }
 
+TEST(ParseInvocationTest, BackupTakesOneAbsoluteDirAndALongerDefaultTimeout) {
+  ASSERT_OK_AND_ASSIGN(const Invocation invocation, Parse({"backup", "/var/backups/clientreg-1"}));
+  EXPECT_EQ(invocation.command, Command::kBackup);
+  EXPECT_EQ(invocation.backup_dir, "/var/backups/clientreg-1");
+  EXPECT_EQ(invocation.timeout, kDefaultBackupTimeout);
+  ASSERT_OK_AND_ASSIGN(const Invocation timed, Parse({"--timeout=30", "backup", "/b"}));
+  EXPECT_EQ(timed.timeout, std::chrono::seconds(30));
+  EXPECT_EQ(Parse({"backup"}).status().message(), "'backup' needs exactly one DIR");
+  EXPECT_EQ(Parse({"backup", "/a", "/b"}).status().message(), "'backup' needs exactly one DIR");
+  EXPECT_EQ(Parse({"backup", "backups/1"}).status().message(),
+            "backup DIR must be an absolute path on the server's machine, got 'backups/1'");
+  EXPECT_FALSE(Parse({"backup", "/b", "--all"}).ok());
+}
+
 TEST(ParseInvocationTest, DoubleDashEndsFlags) {
   ASSERT_OK_AND_ASSIGN(const Invocation invocation, Parse({"get", "--", "-odd-id"}));
   EXPECT_EQ(invocation.client_id, "-odd-id");
@@ -252,6 +266,7 @@ TEST(RunAdminCliTest, HelpGoesToStdoutWithExitZero) {
   EXPECT_EQ(result.out, UsageText());
   EXPECT_EQ(result.err, "");
   EXPECT_THAT(result.out, HasSubstr("int64 and uint64 fields"));
+  EXPECT_THAT(result.out, HasSubstr("\n  backup DIR\n"));
 }
 
 TEST(RunAdminCliTest, UsageErrorsExitTwo) {
@@ -616,6 +631,47 @@ TEST_F(AdminCliTest, RotateSecretOfAPublicClientFails) {
   EXPECT_EQ(result.out, "");
   EXPECT_THAT(result.err, StartsWith("clientreg-admin: rotate-secret client 'public' failed: "));
   EXPECT_THAT(result.err, HasSubstr("(FAILED_PRECONDITION)\n"));
+}
+
+TEST_F(AdminCliTest, BackupWritesAStoreThatOpensAndRefusesToOverwriteIt) {
+  Seed("client-a", "Example App");
+  Seed("client-b", "Other", "none", kNow - 500, StoredClient::STATE_DISABLED);
+  const std::string backup = dir_ + "/backup";
+  const CliResult result = Run({"backup", backup});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), 4u) << result.out;
+  EXPECT_EQ(lines[0], "backup:  " + backup);
+  EXPECT_EQ(lines[1], "clients: 2");
+  EXPECT_EQ(lines[2], "created: 2023-11-14T22:13:20Z");
+  EXPECT_THAT(lines[3], StartsWith("took:    "));
+  EXPECT_EQ(result.err,
+            "clientreg-admin: the backup holds no key: keep the server's key file (<data_dir>/server.key) with it\n");
+
+  const CliResult again = Run({"backup", backup});
+  EXPECT_EQ(again.code, kExitRpcError);
+  EXPECT_EQ(again.out, "");
+  EXPECT_EQ(again.err, absl::StrCat("clientreg-admin: backup to '", backup, "' failed: ", backup,
+                                    " already exists (ALREADY_EXISTS)\n"));
+
+  const CliResult json = Run({"--json", "backup", dir_ + "/backup-2"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  v1::BackupResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &response).ok()) << json.out;
+  EXPECT_EQ(response.dir(), dir_ + "/backup-2");
+  EXPECT_EQ(response.clients(), 2);
+
+  StopServer();
+  store_.reset();
+  // The backup is a store of its own, holding what was registered.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::ClientStore> copy, storage::OpenRocksDbClientStore(backup));
+  ASSERT_OK_AND_ASSIGN(const StoredClient a, copy->Get("client-a"));
+  EXPECT_EQ(a.metadata().client_name(), "Example App");
+  ASSERT_OK_AND_ASSIGN(const StoredClient b, copy->Get("client-b"));
+  EXPECT_EQ(b.state(), StoredClient::STATE_DISABLED);
+  ASSERT_OK_AND_ASSIGN(const storage::ClientCounts counts, copy->CountClients());
+  EXPECT_EQ(counts.active, 1);
+  EXPECT_EQ(counts.disabled, 1);
 }
 
 TEST_F(AdminCliTest, StoppedServerIsUnreachable) {
