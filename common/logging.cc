@@ -187,7 +187,7 @@ LogSink& Sink() {
 
 void Log(LogLevel level, std::string_view event,
          std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  if (static_cast<int>(level) < min_level.load(std::memory_order_relaxed)) return;
+  if (!LogLevelEnabled(level)) return;
   // Formatted before taking the lock, into a buffer each thread reuses, so the lock covers a single append.
   thread_local std::string line;
   line = "{\"time\":\"";
@@ -205,6 +205,8 @@ void Log(LogLevel level, std::string_view event,
   line += "}\n";
   Sink().Append(line);
 }
+
+bool LogLevelEnabled(LogLevel level) { return static_cast<int>(level) >= min_level.load(std::memory_order_relaxed); }
 
 void SetMinLogLevel(LogLevel level) { min_level.store(static_cast<int>(level), std::memory_order_relaxed); }
 

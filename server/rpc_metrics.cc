@@ -1,11 +1,14 @@
 #include "server/rpc_metrics.h"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/server_context.h"
 
 namespace clientreg::server {
@@ -15,45 +18,15 @@ using grpc::experimental::InterceptionHookPoints;
 
 // The metadata key under which the gateway passes its request id (lowercase, as gRPC requires).
 constexpr char kRequestIdKey[] = "x-request-id";
+constexpr size_t kMaxRequestIdBytes = 64;
+// The method label of a call to a method no service of ours has: a caller must not be able to mint label values.
+constexpr char kOtherMethod[] = "other";
 
 // "/clientreg.v1.ClientRegistration/Register" -> "Register".
 std::string_view MethodName(const char* full_name) {
   const std::string_view name(full_name != nullptr ? full_name : "");
   const size_t slash = name.rfind('/');
   return slash == std::string_view::npos ? name : name.substr(slash + 1);
-}
-
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    default:
-      return "ERROR";
-  }
 }
 
 class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
@@ -66,18 +39,24 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
       const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
       duration_->Observe(elapsed.count());
       const grpc::Status status = methods->GetSendStatus();
-      std::string request_id;
-      if (const grpc::ServerContextBase* context = info_->server_context(); context != nullptr) {
-        const auto& metadata = context->client_metadata();
-        if (const auto found = metadata.find(kRequestIdKey); found != metadata.end()) {
-          request_id.assign(found->second.data(), found->second.size());
+      const common::LogLevel level = status.ok() ? common::LogLevel::kDebug : common::LogLevel::kInfo;
+      // Most calls succeed and are logged only at debug: skip the formatting when the line would be dropped.
+      if (common::LogLevelEnabled(level)) {
+        std::string request_id;
+        if (const grpc::ServerContextBase* context = info_->server_context(); context != nullptr) {
+          const auto& metadata = context->client_metadata();
+          if (const auto found = metadata.find(kRequestIdKey); found != metadata.end()) {
+            // The gateway sends at most 64 characters; a direct caller's longer value is cut, not logged whole.
+            request_id.assign(found->second.data(), std::min<size_t>(found->second.size(), kMaxRequestIdBytes));
+          }
         }
+        // gRPC's codes are absl's, number for number.
+        common::Log(level, "rpc",
+                    {{"method", MethodName(info_->method())},
+                     {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))},
+                     {"duration_ms", absl::StrFormat("%.3f", elapsed.count() * 1000)},
+                     {"request_id", request_id}});
       }
-      common::Log(status.ok() ? common::LogLevel::kDebug : common::LogLevel::kInfo, "rpc",
-                  {{"method", MethodName(info_->method())},
-                   {"code", CodeName(status.error_code())},
-                   {"duration_ms", absl::StrFormat("%.3f", elapsed.count() * 1000)},
-                   {"request_id", request_id}});
     }
     methods->Proceed();
   }
@@ -90,14 +69,29 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
 
 class RpcMetricsInterceptorFactoryImpl final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit RpcMetricsInterceptorFactoryImpl(ServerMetrics* metrics) : metrics_(metrics) {}
+  // Every method of `services` gets its histogram child up front, so a call looks one up without a lock.
+  RpcMetricsInterceptorFactoryImpl(ServerMetrics* metrics, const std::vector<std::string>& services)
+      : other_(&metrics->rpc_duration.WithLabels({kOtherMethod})) {
+    for (const std::string& service_name : services) {
+      const google::protobuf::ServiceDescriptor* service =
+          google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_name);
+      if (service == nullptr) continue;
+      for (int i = 0; i < service->method_count(); ++i) {
+        const std::string& method = service->method(i)->name();
+        by_path_.emplace("/" + service_name + "/" + method, &metrics->rpc_duration.WithLabels({method}));
+      }
+    }
+  }
 
   grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
-    return new RpcMetricsInterceptor(info, &metrics_->rpc_duration.WithLabels({MethodName(info->method())}));
+    const auto found = by_path_.find(absl::string_view(info->method() != nullptr ? info->method() : ""));
+    return new RpcMetricsInterceptor(info, found != by_path_.end() ? found->second : other_);
   }
 
  private:
-  ServerMetrics* const metrics_;
+  // "/clientreg.v1.ClientRegistration/Register" -> its child of rpc_duration.
+  absl::flat_hash_map<std::string, common::Histogram*> by_path_;
+  common::Histogram* const other_;
 };
 
 }  // namespace
@@ -134,8 +128,8 @@ const char* RegistrationOutcome(absl::StatusCode code) {
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcMetricsInterceptorFactory(
-    ServerMetrics* metrics) {
-  return std::make_unique<RpcMetricsInterceptorFactoryImpl>(metrics);
+    ServerMetrics* metrics, const std::vector<std::string>& services) {
+  return std::make_unique<RpcMetricsInterceptorFactoryImpl>(metrics, services);
 }
 
 }  // namespace clientreg::server

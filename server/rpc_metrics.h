@@ -2,6 +2,8 @@
 #define CLIENTREG_SERVER_RPC_METRICS_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/metrics.h"
@@ -27,10 +29,12 @@ struct ServerMetrics {
 // The outcome label of a finished registration.
 const char* RegistrationOutcome(absl::StatusCode code);
 
-// Times every call from its arrival to its status, into `rpc_duration` by method, and logs one `rpc` line per call
-// with the caller's request id (the `x-request-id` metadata the gateway sends). `metrics` must outlive the server.
+// Times every call from its arrival to its status, into `rpc_duration` by method name for the methods of
+// `services` (fully qualified service names) and as method "other" for any other path a caller sends, and logs one
+// `rpc` line per call with the caller's request id (the `x-request-id` metadata the gateway sends), at info for a
+// failed call and at debug for a successful one. `metrics` must outlive the server.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcMetricsInterceptorFactory(
-    ServerMetrics* metrics);
+    ServerMetrics* metrics, const std::vector<std::string>& services);
 
 }  // namespace clientreg::server
 

@@ -118,11 +118,11 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   // grpc.health.v1.Health (Check and Watch), fed by the HealthMonitor; also must precede the builder.
   grpc::EnableDefaultHealthCheckService(true);
-  app->health_ = std::make_unique<HealthMonitor>(
-      app->store_.get(), HealthMonitor::Options{std::chrono::seconds(1),
-                                                {std::string(clientreg::v1::ClientRegistration::service_full_name()),
-                                                 std::string(clientreg::v1::ClientAuthentication::service_full_name()),
-                                                 std::string(clientreg::v1::ClientAdmin::service_full_name())}});
+  const std::vector<std::string> services = {std::string(clientreg::v1::ClientRegistration::service_full_name()),
+                                             std::string(clientreg::v1::ClientAuthentication::service_full_name()),
+                                             std::string(clientreg::v1::ClientAdmin::service_full_name())};
+  app->health_ =
+      std::make_unique<HealthMonitor>(app->store_.get(), HealthMonitor::Options{std::chrono::seconds(1), services});
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(), &app->port_);
@@ -147,7 +147,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   // clients queue calls beyond it rather than fail them).
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(RpcMetricsInterceptorFactory(app->server_metrics_.get()));
+  std::vector<std::string> timed_services = services;
+  timed_services.push_back("grpc.health.v1.Health");
+  interceptors.push_back(RpcMetricsInterceptorFactory(app->server_metrics_.get(), timed_services));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->port_ == 0) {

@@ -9,8 +9,10 @@
 #include <string>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
@@ -132,6 +134,35 @@ TEST_F(ServerOpsE2eTest, MetricsCountRegistrationsTokenChecksAndRpcs) {
   EXPECT_NE(metrics.body.find("clientreg_build_info{version=\""), std::string::npos);
   // Nothing of a client's credentials in the scrape.
   EXPECT_EQ(metrics.body.find(token), std::string::npos);
+}
+
+// A caller names the method it calls; the rpc_duration_seconds label must not take it up, or every distinct made-up
+// name would add a series (and memory) for good.
+TEST_F(ServerOpsE2eTest, MadeUpMethodNamesMintNoMetricLabels) {
+  StartServer();
+  grpc::GenericStub stub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Slice empty("");
+    const grpc::ByteBuffer request(&empty, 1);
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    grpc::Status status;
+    stub.UnaryCall(&context, "/clientreg.v1.ClientRegistration/MadeUp" + std::to_string(i), grpc::StubOptions(),
+                   &request, &response, [&](grpc::Status finished) {
+                     status = std::move(finished);
+                     done.Notify();
+                   });
+    done.WaitForNotification();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  }
+  EXPECT_EQ(GrpcHealth(""), HealthCheckResponse::SERVING);
+  const RawResponse metrics = OpsGet("/metrics");
+  EXPECT_EQ(metrics.body.find("MadeUp"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("clientreg_rpc_duration_seconds_count{method=\"Check\"} 1\n"), std::string::npos)
+      << metrics.body;
 }
 
 TEST_F(ServerOpsE2eTest, AFailingDiskMakesTheServerNotReadyUntilItRecoversByItself) {
