@@ -342,6 +342,8 @@ class OpsServer::Impl {
   bool stopped_ ABSL_GUARDED_BY(stop_mutex_) = false;
 };
 
+absl::Status ValidateOpsAddress(const std::string& address) { return ParseAddress(address).status(); }
+
 absl::StatusOr<std::unique_ptr<OpsServer>> OpsServer::Start(const std::string& address,
                                                             std::map<std::string, Handler> routes) {
   ASSIGN_OR_RETURN(const tcp::endpoint endpoint, ParseAddress(address));

@@ -18,6 +18,10 @@ struct OpsResponse {
   std::string body;
 };
 
+// OK if `address` is what OpsServer::Start accepts: "IPV4:PORT" or "[IPV6]:PORT", literals only, port 0-65535.
+// Otherwise InvalidArgument naming it. Lets config validation (--check-config) refuse what Start would.
+[[nodiscard]] absl::Status ValidateOpsAddress(const std::string& address);
+
 // Serves GET and HEAD of a fixed set of paths, each answered by a handler, on its own Asio thread: the HTTP/1.1
 // server of the ops port (`/healthz`, `/readyz`, `/metrics`) in both processes.
 //

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
 #include "common/logging.h"
+#include "common/ops_server.h"
 #include "common/proto_file.h"
 #include "common/status_macros.h"
 
@@ -44,10 +45,10 @@ absl::Status ValidateGatewayConfig(const clientreg::config::v1::GatewayConfig& c
   if (config.rpc_deadline_ms() == 0) return absl::InvalidArgumentError("rpc_deadline_ms must be positive");
   if (config.read_timeout_ms() == 0) return absl::InvalidArgumentError("read_timeout_ms must be positive");
   if (config.idle_timeout_ms() == 0) return absl::InvalidArgumentError("idle_timeout_ms must be positive");
-  // The ops server checks the address fully when it binds; this catches the common mistake before start-up.
-  if (!config.ops_listen_address().empty() && config.ops_listen_address().find(':') == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ops_listen_address \"", config.ops_listen_address(), "\" must be HOST:PORT"));
+  if (!config.ops_listen_address().empty()) {
+    if (const absl::Status valid = common::ValidateOpsAddress(config.ops_listen_address()); !valid.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("ops_listen_address: ", valid.message()));
+    }
   }
   if (const auto level = common::ParseLogLevel(config.log_level()); !level.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));

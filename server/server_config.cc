@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
 #include "common/logging.h"
+#include "common/ops_server.h"
 #include "common/proto_file.h"
 #include "common/status_macros.h"
 #include "server/registration_policy.h"
@@ -74,6 +75,11 @@ absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& con
   if (config.last_used_flush_seconds() == 0)
     return absl::InvalidArgumentError("last_used_flush_seconds must be positive");
   if (config.max_list_page_size() == 0) return absl::InvalidArgumentError("max_list_page_size must be positive");
+  if (!config.ops_listen_address().empty()) {
+    if (const absl::Status valid = common::ValidateOpsAddress(config.ops_listen_address()); !valid.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("ops_listen_address: ", valid.message()));
+    }
+  }
   if (const auto level = common::ParseLogLevel(config.log_level()); !level.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));
   }

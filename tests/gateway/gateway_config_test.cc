@@ -34,8 +34,10 @@ TEST(GatewayConfigTest, RefusesAnUnknownLogLevelNamingTheField) {
 
 TEST(GatewayConfigTest, RefusesAnOpsAddressWithoutPort) {
   clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
-  config.set_ops_listen_address("127.0.0.1");
-  EXPECT_THAT(std::string(ValidateGatewayConfig(config).message()), HasSubstr("ops_listen_address"));
+  for (const char* address : {"127.0.0.1", "localhost:9090", "::1:9090", "127.0.0.1:70000"}) {
+    config.set_ops_listen_address(address);
+    EXPECT_THAT(std::string(ValidateGatewayConfig(config).message()), HasSubstr("ops_listen_address")) << address;
+  }
   config.set_ops_listen_address("127.0.0.1:9090");
   EXPECT_OK(ValidateGatewayConfig(config));
 }

@@ -92,6 +92,11 @@ TEST_F(ServerConfigTest, UnknownFieldsAndBadValuesFailWithTheirName) {
   ASSERT_FALSE(http_limit.ok());
   EXPECT_NE(std::string(http_limit.status().message()).find("max_body_bytes"), std::string::npos);
 
+  // --check-config refuses what the ops port could not bind, naming the field.
+  const auto ops = LoadServerConfig(Write("ops.textproto", "ops_listen_address: \"localhost:9091\"\n"));
+  ASSERT_FALSE(ops.ok());
+  EXPECT_NE(std::string(ops.status().message()).find("ops_listen_address"), std::string::npos);
+
   const auto widened = LoadServerConfig(
       Write("widen.textproto", "registration { allowed_grant_types: [\"authorization_code\", \"password\"] }\n"));
   EXPECT_FALSE(widened.ok()) << "config may narrow the accepted grant types, never widen them";
