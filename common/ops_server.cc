@@ -1,6 +1,5 @@
 #include "common/ops_server.h"
 
-#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -33,6 +32,7 @@
 #include "boost/beast/http/string_body.hpp"
 #include "boost/beast/http/verb.hpp"
 #include "boost/beast/http/write.hpp"
+#include "common/host_port.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 
@@ -73,22 +73,13 @@ struct Framing {
 absl::StatusOr<tcp::endpoint> ParseAddress(const std::string& address) {
   const absl::Status invalid =
       absl::InvalidArgumentError(absl::StrCat("ops address \"", address, "\" must be IPV4:PORT or [IPV6]:PORT"));
-  const std::size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return invalid;
-  std::string host = address.substr(0, colon);
-  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
-  if (bracketed) host = host.substr(1, host.size() - 2);
-  const std::string_view port_text = std::string_view(address).substr(colon + 1);
-  unsigned port = 0;
-  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return invalid;
-  }
+  const absl::StatusOr<HostPort> split = SplitHostPort(address);
+  if (!split.ok()) return invalid;
   beast::error_code ec;
-  const net::ip::address ip = net::ip::make_address(host, ec);
-  // An IPv6 literal must be bracketed, so that its last group is never read as the port.
-  if (ec || ip.is_v6() != bracketed) return invalid;
-  return tcp::endpoint(ip, static_cast<uint16_t>(port));
+  const net::ip::address ip = net::ip::make_address(split->host, ec);
+  // An IPv6 literal must be bracketed, and only an IPv6 literal may be.
+  if (ec || ip.is_v6() != split->bracketed) return invalid;
+  return tcp::endpoint(ip, split->port);
 }
 
 OpsResponse ErrorResponse(int status, const char* error) {

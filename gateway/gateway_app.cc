@@ -1,12 +1,12 @@
 #include "gateway/gateway_app.h"
 
-#include <charconv>
 #include <future>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/build_info.h"
+#include "common/host_port.h"
 #include "common/logging.h"
 #include "common/ops_endpoints.h"
 #include "common/status_macros.h"
@@ -19,22 +19,6 @@ namespace clientreg::gateway {
 namespace {
 
 constexpr std::chrono::milliseconds kMaxReconnectBackoff{5000};
-
-// Splits "HOST:PORT" or "[V6]:PORT".
-absl::Status SplitHostPort(const std::string& address, std::string* host, uint16_t* port) {
-  const std::size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return absl::InvalidArgumentError(absl::StrCat("bad address ", address));
-  *host = address.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
-  const std::string port_text = address.substr(colon + 1);
-  unsigned value = 0;
-  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-  if (error != std::errc() || end != port_text.data() + port_text.size() || value > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad port in address ", address));
-  }
-  *port = static_cast<uint16_t>(value);
-  return absl::OkStatus();
-}
 
 // Asks the server what it publishes, waiting at most the client's RPC deadline. Called before listening, on the
 // starting thread, never on an Asio thread.
@@ -60,7 +44,9 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   std::unique_ptr<GatewayApp> app(new GatewayApp());
 
   HttpServerOptions http;
-  RETURN_IF_ERROR(SplitHostPort(config.listen_address(), &http.address, &http.port));
+  ASSIGN_OR_RETURN(common::HostPort listen, common::SplitHostPort(config.listen_address()));
+  http.address = std::move(listen.host);
+  http.port = listen.port;
   http.threads = config.threads();
   http.max_connections = config.max_connections();
   http.max_header_bytes = config.limits().max_header_bytes();
