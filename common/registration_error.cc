@@ -4,15 +4,32 @@
 
 namespace clientreg::common {
 
+namespace {
+
+absl::Status WithDetail(absl::StatusCode code, const clientreg::v1::RegistrationError& detail) {
+  absl::Status status(code, detail.error_description());
+  status.SetPayload(kRegistrationErrorTypeUrl, absl::Cord(detail.SerializeAsString()));
+  return status;
+}
+
+}  // namespace
+
 absl::Status RegistrationErrorStatus(absl::StatusCode code, const std::string& error, const std::string& field,
                                      const std::string& description) {
   clientreg::v1::RegistrationError detail;
   detail.set_error(error);
   detail.set_error_description(description);
   detail.set_error_field(field);
-  absl::Status status(code, description);
-  status.SetPayload(kRegistrationErrorTypeUrl, absl::Cord(detail.SerializeAsString()));
-  return status;
+  return WithDetail(code, detail);
+}
+
+absl::Status RateLimited(const std::string& limit, int64_t retry_after_seconds, const std::string& description) {
+  clientreg::v1::RegistrationError detail;
+  detail.set_error(kTooManyRequests);
+  detail.set_error_description(description);
+  detail.set_retry_after_seconds(retry_after_seconds);
+  detail.set_limit(limit);
+  return WithDetail(absl::StatusCode::kResourceExhausted, detail);
 }
 
 absl::Status InvalidRequest(const std::string& field, const std::string& description) {

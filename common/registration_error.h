@@ -1,6 +1,7 @@
 #ifndef CLIENTREG_COMMON_REGISTRATION_ERROR_H_
 #define CLIENTREG_COMMON_REGISTRATION_ERROR_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -32,6 +33,9 @@ absl::Status RegistrationErrorStatus(absl::StatusCode code, const std::string& e
 absl::Status InvalidRequest(const std::string& field, const std::string& description);
 absl::Status InvalidClientMetadata(const std::string& field, const std::string& description);
 absl::Status InvalidRedirectUri(const std::string& field, const std::string& description);
+
+// RESOURCE_EXHAUSTED for a request refused by the rate limit named `limit` (HTTP 429 with Retry-After).
+absl::Status RateLimited(const std::string& limit, int64_t retry_after_seconds, const std::string& description);
 
 // The RegistrationError payload of `status`, if it has one.
 std::optional<clientreg::v1::RegistrationError> GetRegistrationError(const absl::Status& status);

@@ -7,6 +7,7 @@
 #include "common/ops_server.h"
 #include "common/proto_file.h"
 #include "common/status_macros.h"
+#include "server/rate_limiter.h"
 #include "server/registration_policy.h"
 
 namespace clientreg::server {
@@ -27,6 +28,12 @@ clientreg::config::v1::ServerConfig DefaultServerConfig() {
   config.set_max_list_page_size(1000);
   config.set_ops_listen_address("");
   config.set_log_level("info");
+  // RFC 7592 brute force: 20 wrong registration access tokens from one address, then one every 3 seconds.
+  auto& failed_checks = *config.mutable_rate_limits()->mutable_failed_token_checks_per_client_ip();
+  failed_checks.set_burst(20);
+  failed_checks.set_refill_per_minute(20);
+  config.mutable_rate_limits()->set_max_tracked_keys(100000);
+  config.set_max_dynamic_clients(0);
   // Unset discovery endpoints derive from the issuer (AuthorizationEndpoint() and the others below).
   clientreg::config::v1::DiscoveryConfig& discovery = *config.mutable_discovery();
   discovery.mutable_subject_types_supported()->Add(std::string("public"));
@@ -84,6 +91,7 @@ absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& con
     return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));
   }
   RETURN_IF_ERROR(common::ValidateMetadataLimits(config.limits()));
+  RETURN_IF_ERROR(ValidateRateLimits(config.rate_limits()));
   return ValidateRegistrationPolicy(config.registration());
 }
 
