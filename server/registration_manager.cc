@@ -92,12 +92,17 @@ absl::StatusOr<StoredClient> RegistrationManager::CheckToken(const std::string& 
     return *client;
   }
 
-  // RFC 7592 §2.1-2.3: a token presented for a client it was not issued to (or for an unknown client) SHOULD be
-  // revoked at once: it has leaked, or its holder is probing.
+  // RFC 7592 §2.1-2.3: a token presented for another existing client SHOULD be revoked at once: it has leaked, or
+  // its holder is probing. On the URL of a client that does not exist it is more likely a typo of the holder's own
+  // client id, and revoking it would lock the holder out of its registration: logged, not revoked.
   if (!token.empty() && owner.ok() && *owner != client_id) {
-    const bool revoked = options_.revoke_misused_registration_tokens && RevokeMisusedToken(*owner, digest);
+    const bool revoked =
+        options_.revoke_misused_registration_tokens && client.ok() && RevokeMisusedToken(*owner, digest);
     common::Log(common::LogLevel::kWarning, "registration_token_misused",
-                {{"client_id", *owner}, {"presented_on", client_id}, {"revoked", revoked ? "true" : "false"}});
+                {{"client_id", *owner},
+                 {"presented_on", client_id},
+                 {"presented_on_exists", client.ok() ? "true" : "false"},
+                 {"revoked", revoked ? "true" : "false"}});
   }
   return InvalidRegistrationTokenError();
 }

@@ -272,10 +272,20 @@ TEST_F(RegistrationManagerTest, MisusedTokenIsRevokedAndLogged) {
   EXPECT_THAT(Stored(owner.client_id()).registration_access_token_digest(), IsEmpty());
   EXPECT_OK(Get(other.client_id(), other.registration_access_token()));
 
-  // A valid token on an unknown client's URL is revoked too (RFC 7592 §2.1).
+  // A valid token on the URL of a client that does not exist (a typo of its own id, most likely) is refused and
+  // logged, but not revoked: its holder keeps its registration.
+  ::testing::internal::CaptureStderr();
   EXPECT_TRUE(
       absl::IsUnauthenticated(Get("ffffffffffffffffffffffffffffffff", bystander.registration_access_token()).status()));
-  EXPECT_TRUE(absl::IsUnauthenticated(Get(bystander.client_id(), bystander.registration_access_token()).status()));
+  common::FlushLogs();
+  const std::string typo_log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(typo_log, HasSubstr(R"("presented_on_exists":"false")"));
+  EXPECT_THAT(typo_log, HasSubstr(R"("revoked":"false")"));
+  EXPECT_OK(Get(bystander.client_id(), bystander.registration_access_token()));
+  // A deleted client no longer exists either.
+  EXPECT_OK(Delete(other.client_id(), other.registration_access_token()));
+  EXPECT_TRUE(absl::IsUnauthenticated(Get(other.client_id(), bystander.registration_access_token()).status()));
+  EXPECT_OK(Get(bystander.client_id(), bystander.registration_access_token()));
 }
 
 TEST_F(RegistrationManagerTest, MisusedTokenIsKeptWhenRevocationIsOff) {
