@@ -71,6 +71,8 @@ void RegistrationClient::Submit(AsyncMethod<Request, Response> method, Request r
   call->request = std::move(request);
   call->caller = std::move(caller);
   call->done = std::move(done);
+  // The deadline runs from here, so that a request waits at most `deadline` in all, queue included.
+  call->deadline = std::chrono::system_clock::now() + options_.deadline;
   Enqueue(std::move(call));
 }
 
@@ -96,9 +98,16 @@ void RegistrationClient::Enqueue(std::unique_ptr<Call> call) {
 
 // Called without the mutex: the callback API may complete a call on the calling thread.
 void RegistrationClient::Start(std::unique_ptr<Call> owned) {
+  // A loop, not a recursion: a stalled server can leave thousands of expired calls queued.
+  while (owned != nullptr && std::chrono::system_clock::now() >= owned->deadline) {
+    // Its time ran out in the queue: the server is slow or stalled. Answered UNAVAILABLE (503 with Retry-After),
+    // and the slot passes on to the next call.
+    owned->Complete(grpc::Status(grpc::StatusCode::UNAVAILABLE, "waited for the server past the deadline"));
+    owned = NextOrRelease();
+  }
+  if (owned == nullptr) return;
   Call* call = owned.release();  // owned by the callback below until Finish
-  // The deadline runs from the start of the RPC, not from the queueing, so a queued call gets its full budget.
-  call->context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  call->context.set_deadline(call->deadline);
   if (!call->caller.peer.empty()) call->context.AddMetadata("x-clientreg-peer", call->caller.peer);
   if (!call->caller.request_id.empty()) call->context.AddMetadata("x-request-id", call->caller.request_id);
   call->Launch(stub_->async(), [this, call](grpc::Status status) { Finish(call, std::move(status)); });
@@ -109,18 +118,19 @@ void RegistrationClient::Finish(Call* raw, grpc::Status status) {
   // The slot is released only after the caller's callback returns, so the destructor's wait covers it too.
   call->Complete(std::move(status));
   call.reset();
-  std::unique_ptr<Call> next;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (queue_.empty()) {
-      --inflight_;
-      if (inflight_ == 0) idle_.notify_all();
-    } else {
-      next = std::move(queue_.front());  // takes over this call's slot
-      queue_.pop_front();
-    }
+  if (std::unique_ptr<Call> next = NextOrRelease()) Start(std::move(next));
+}
+
+std::unique_ptr<RegistrationClient::Call> RegistrationClient::NextOrRelease() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (queue_.empty()) {
+    --inflight_;
+    if (inflight_ == 0) idle_.notify_all();
+    return nullptr;
   }
-  if (next != nullptr) Start(std::move(next));
+  std::unique_ptr<Call> next = std::move(queue_.front());  // takes over the slot
+  queue_.pop_front();
+  return next;
 }
 
 }  // namespace clientreg::gateway

@@ -19,7 +19,9 @@ namespace clientreg::gateway {
 // Calls the server's ClientRegistration service over one long-lived channel with the gRPC callback API, so no
 // Asio thread ever waits for an RPC. Every RPC takes the same path: at most `max_inflight` calls run at once (below
 // the server's thread quota, which would otherwise answer RESOURCE_EXHAUSTED); up to `max_queued` more wait their
-// turn, and beyond that a call is answered RESOURCE_EXHAUSTED at once. Thread-safe.
+// turn, and beyond that a call is answered RESOURCE_EXHAUSTED at once. A call's deadline counts from its submission,
+// its time in the queue included; one whose deadline passes before it could start is answered UNAVAILABLE.
+// Thread-safe.
 class RegistrationClient {
  public:
   struct Options {
@@ -72,6 +74,7 @@ class RegistrationClient {
 
     grpc::ClientContext context;
     CallerContext caller;
+    std::chrono::system_clock::time_point deadline;  // set at submit
   };
   template <typename Request, typename Response>
   struct TypedCall;
@@ -81,6 +84,8 @@ class RegistrationClient {
   void Enqueue(std::unique_ptr<Call> call);
   void Start(std::unique_ptr<Call> call);
   void Finish(Call* call, grpc::Status status);
+  // The slot of a call that ended: the next queued call takes it over (returned), or it is released (null).
+  std::unique_ptr<Call> NextOrRelease();
 
   std::unique_ptr<clientreg::v1::ClientRegistration::Stub> stub_;
   Options options_;
