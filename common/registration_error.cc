@@ -44,6 +44,14 @@ absl::Status InvalidRedirectUri(const std::string& field, const std::string& des
   return RegistrationErrorStatus(absl::StatusCode::kInvalidArgument, kInvalidRedirectUri, field, description);
 }
 
+absl::Status TemporarilyUnavailable(int64_t retry_after_seconds, const std::string& description) {
+  clientreg::v1::RegistrationError detail;
+  detail.set_error(kTemporarilyUnavailable);
+  detail.set_error_description(description);
+  detail.set_retry_after_seconds(retry_after_seconds);
+  return WithDetail(absl::StatusCode::kUnavailable, detail);
+}
+
 std::optional<clientreg::v1::RegistrationError> GetRegistrationError(const absl::Status& status) {
   const absl::optional<absl::Cord> payload = status.GetPayload(kRegistrationErrorTypeUrl);
   if (!payload.has_value()) return std::nullopt;

@@ -37,6 +37,10 @@ absl::Status InvalidRedirectUri(const std::string& field, const std::string& des
 // RESOURCE_EXHAUSTED for a request refused by the rate limit named `limit` (HTTP 429 with Retry-After).
 absl::Status RateLimited(const std::string& limit, int64_t retry_after_seconds, const std::string& description);
 
+// UNAVAILABLE with error temporarily_unavailable and a Retry-After, for a refusal that is no fault of the client's
+// and that time may lift (HTTP 503).
+absl::Status TemporarilyUnavailable(int64_t retry_after_seconds, const std::string& description);
+
 // The RegistrationError payload of `status`, if it has one.
 std::optional<clientreg::v1::RegistrationError> GetRegistrationError(const absl::Status& status);
 

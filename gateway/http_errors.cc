@@ -41,6 +41,25 @@ HttpResponse UnauthorizedResponse(bool token_presented) {
   return response;
 }
 
+namespace {
+
+// RFC 9110 §10.2.3: whole seconds; at least one, so that a client never retries at once in a loop.
+std::string RetryAfter(int64_t seconds) { return std::to_string(seconds > 0 ? seconds : 1); }
+
+// 429 with the limit named, so that an operator reading a client's report knows which bucket to look at.
+HttpResponse RateLimitedResponse(const clientreg::v1::RegistrationError& detail) {
+  HttpResponse response = ErrorResponse(429, common::kTooManyRequests, detail.error_description());
+  if (!detail.limit().empty()) {
+    response.body.pop_back();  // the closing brace
+    response.body += ",\"limit\":";
+    common::AppendJsonString(response.body, detail.limit());
+    response.body += '}';
+  }
+  return response;
+}
+
+}  // namespace
+
 HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind) {
   clientreg::v1::RegistrationError detail;
   const bool has_detail = !status.error_details().empty() && detail.ParseFromString(status.error_details());
@@ -63,9 +82,9 @@ HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind) {
     case grpc::StatusCode::RESOURCE_EXHAUSTED: {
       const bool rate_limited = has_detail && detail.error() == common::kTooManyRequests;
       HttpResponse response =
-          rate_limited ? ErrorResponse(429, common::kTooManyRequests, detail.error_description())
+          rate_limited ? RateLimitedResponse(detail)
                        : ErrorResponse(503, common::kTemporarilyUnavailable, "the service is overloaded; retry later");
-      response.headers.emplace_back("Retry-After", "1");
+      response.headers.emplace_back("Retry-After", RetryAfter(has_detail ? detail.retry_after_seconds() : 0));
       return response;
     }
     // The gateway never cancels a call itself, so CANCELLED comes from the server giving a call up: gRPC 1.51
@@ -73,9 +92,12 @@ HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind) {
     // UNAVAILABLE, nothing was registered that the client knows of and it may retry; a 500 would blame a fault.
     case grpc::StatusCode::CANCELLED:
     case grpc::StatusCode::UNAVAILABLE: {
-      HttpResponse response =
-          ErrorResponse(503, common::kTemporarilyUnavailable, "the service is unavailable; retry later");
-      response.headers.emplace_back("Retry-After", "1");
+      // A refusal the server explains (the client cap) keeps its words; anything else is a plain outage.
+      const bool explained = has_detail && detail.error() == common::kTemporarilyUnavailable;
+      HttpResponse response = ErrorResponse(
+          503, common::kTemporarilyUnavailable,
+          explained ? detail.error_description() : std::string("the service is unavailable; retry later"));
+      response.headers.emplace_back("Retry-After", RetryAfter(has_detail ? detail.retry_after_seconds() : 0));
       return response;
     }
     case grpc::StatusCode::DEADLINE_EXCEEDED:

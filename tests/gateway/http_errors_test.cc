@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "clientreg/v1/errors.pb.h"
 #include "grpcpp/support/status.h"
 #include "gtest/gtest.h"
 
@@ -26,6 +27,40 @@ TEST(ErrorResponseFromGrpcTest, AServerThatGivesUpOrIsGoneIsRetryable) {
   }
   EXPECT_EQ(ErrorResponseFromGrpc(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "")).status, 504u);
   EXPECT_EQ(ErrorResponseFromGrpc(grpc::Status(grpc::StatusCode::INTERNAL, "")).status, 500u);
+}
+
+grpc::Status WithDetail(grpc::StatusCode code, const clientreg::v1::RegistrationError& detail) {
+  return grpc::Status(code, detail.error_description(), detail.SerializeAsString());
+}
+
+TEST(ErrorResponseFromGrpcTest, RateLimitIs429NamingTheLimitWithItsRetryAfter) {
+  clientreg::v1::RegistrationError detail;
+  detail.set_error("too_many_requests");
+  detail.set_error_description("too many registrations from this client IP (rate limit per_client_ip)");
+  detail.set_limit("per_client_ip");
+  detail.set_retry_after_seconds(17);
+  const HttpResponse response = ErrorResponseFromGrpc(WithDetail(grpc::StatusCode::RESOURCE_EXHAUSTED, detail));
+  EXPECT_EQ(response.status, 429u);
+  EXPECT_EQ(HeaderOf(response, "Retry-After"), "17");
+  EXPECT_EQ(response.body,
+            R"j({"error":"too_many_requests","error_description":"too many registrations from this client IP )j"
+            R"j((rate limit per_client_ip)","limit":"per_client_ip"})j");
+  // Overload without a detail is a 503, never blamed on the client.
+  const HttpResponse overloaded = ErrorResponseFromGrpc(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "x"));
+  EXPECT_EQ(overloaded.status, 503u);
+  EXPECT_EQ(HeaderOf(overloaded, "Retry-After"), "1");
+}
+
+TEST(ErrorResponseFromGrpcTest, AnExplainedUnavailableKeepsItsWordsAndRetryAfter) {
+  clientreg::v1::RegistrationError detail;
+  detail.set_error("temporarily_unavailable");
+  detail.set_error_description("this server holds its maximum of 10 registered clients; retry later");
+  detail.set_retry_after_seconds(300);
+  const HttpResponse response = ErrorResponseFromGrpc(WithDetail(grpc::StatusCode::UNAVAILABLE, detail));
+  EXPECT_EQ(response.status, 503u);
+  EXPECT_EQ(response.error, "temporarily_unavailable");
+  EXPECT_EQ(HeaderOf(response, "Retry-After"), "300");
+  EXPECT_NE(response.body.find("maximum of 10 registered clients"), std::string::npos);
 }
 
 }  // namespace
