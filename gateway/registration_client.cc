@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/server_channel.h"
 #include "grpcpp/client_context.h"
 
 namespace clientreg::gateway {
@@ -99,6 +100,9 @@ void RegistrationClient::Start(std::unique_ptr<Call> owned) {
   Call* call = owned.release();  // owned by the callback below until Finish
   // The deadline runs from the start of the RPC, not from the queueing, so a queued call gets its full budget.
   call->context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  if (!options_.authorization.empty()) {
+    call->context.AddMetadata(common::kAuthorizationMetadataKey, options_.authorization);
+  }
   if (!call->caller.peer.empty()) call->context.AddMetadata("x-clientreg-peer", call->caller.peer);
   if (!call->caller.request_id.empty()) call->context.AddMetadata("x-request-id", call->caller.request_id);
   call->Launch(stub_->async(), [this, call](grpc::Status status) { Finish(call, std::move(status)); });
