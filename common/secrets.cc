@@ -146,6 +146,15 @@ absl::StatusOr<std::string> HmacSha256(std::string_view key, std::string_view da
   return std::string(reinterpret_cast<const char*>(out), out_len);
 }
 
+absl::StatusOr<std::string> Sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int out_len = 0;
+  if (EVP_Digest(data.data(), data.size(), out, &out_len, EVP_sha256(), nullptr) != 1) {
+    return absl::InternalError("SHA-256 failed");
+  }
+  return std::string(reinterpret_cast<const char*>(out), out_len);
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

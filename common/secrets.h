@@ -26,6 +26,9 @@ std::string Base64UrlEncode(std::string_view bytes);
 // HMAC-SHA-256 of `data` under `key`: the only form in which secrets and tokens are stored.
 [[nodiscard]] absl::StatusOr<std::string> HmacSha256(std::string_view key, std::string_view data);
 
+// SHA-256 of `data` (32 bytes), for credentials configured by their digest, such as a caller's bearer token.
+[[nodiscard]] absl::StatusOr<std::string> Sha256(std::string_view data);
+
 // Constant-time equality (CRYPTO_memcmp); differing lengths compare unequal.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

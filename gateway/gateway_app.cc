@@ -9,7 +9,9 @@
 #include "common/host_port.h"
 #include "common/logging.h"
 #include "common/ops_endpoints.h"
+#include "common/server_channel.h"
 #include "common/status_macros.h"
+#include "common/tls_files.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -66,8 +68,10 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   // gRPC's default backoff grows to two minutes between attempts; a restarted server must be back in the gateway's
   // readiness within seconds, not minutes.
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(kMaxReconnectBackoff.count()));
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(config.server_address(), grpc::InsecureChannelCredentials(), arguments);
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::ChannelCredentials> credentials,
+      common::ServerChannelCredentials(config.has_server_tls() ? &config.server_tls() : nullptr, arguments));
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(config.server_address(), credentials, arguments);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + server_wait)) {
     return absl::UnavailableError(
         absl::StrCat("server at ", config.server_address(), " did not answer within ", server_wait.count(), " ms"));
@@ -77,6 +81,11 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   client_options.max_inflight = config.max_inflight_rpcs();
   client_options.max_queued = config.max_queued_rpcs();
   client_options.deadline = std::chrono::milliseconds(config.rpc_deadline_ms());
+  if (!config.server_token_file().empty()) {
+    // ValidateGatewayConfig allows a token only where it may be sent (TLS, or a local server).
+    ASSIGN_OR_RETURN(const std::string token, common::ReadBearerTokenFile(config.server_token_file()));
+    client_options.authorization = common::BearerAuthorization(token);
+  }
   app->registration_ = std::make_unique<RegistrationClient>(channel, client_options);
 
   // The issuer places the routes and config never changes at run time, so it is read once, before listening.

@@ -1,11 +1,14 @@
 #include "gateway/gateway_config.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 #include "common/limits.h"
 #include "common/logging.h"
 #include "common/ops_server.h"
 #include "common/proto_file.h"
+#include "common/server_channel.h"
 #include "common/status_macros.h"
+#include "common/tls_files.h"
 
 namespace clientreg::gateway {
 
@@ -26,6 +29,27 @@ clientreg::config::v1::GatewayConfig DefaultGatewayConfig() {
   config.set_log_level("info");
   return config;
 }
+
+namespace {
+
+// How the gateway reaches the server: server_tls and server_token_file. Files are read here, so that
+// --check-config finds a wrong path before a start does.
+absl::Status ValidateServerConnection(const clientreg::config::v1::GatewayConfig& config) {
+  if (config.has_server_tls()) {
+    RETURN_IF_ERROR(common::ValidateClientTls(config.server_tls(), "server_tls."));
+  } else if (!common::IsLocalAddress(config.server_address())) {
+    // The calls carry client metadata and tokens, and the gateway's own credential.
+    return absl::InvalidArgumentError(absl::StrCat("server_address \"", config.server_address(),
+                                                   "\" is not a loopback address: set server_tls to reach it"));
+  }
+  if (!config.server_token_file().empty()) {
+    const absl::Status token = common::ReadBearerTokenFile(config.server_token_file()).status();
+    if (!token.ok()) return absl::InvalidArgumentError(absl::StrCat("server_token_file: ", token.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<clientreg::config::v1::GatewayConfig> LoadGatewayConfig(const std::string& path) {
   return common::LoadConfig(path, DefaultGatewayConfig(), &ValidateGatewayConfig);
@@ -53,6 +77,7 @@ absl::Status ValidateGatewayConfig(const clientreg::config::v1::GatewayConfig& c
   if (const auto level = common::ParseLogLevel(config.log_level()); !level.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));
   }
+  RETURN_IF_ERROR(ValidateServerConnection(config));
   return common::ValidateHttpLimits(config.limits());
 }
 

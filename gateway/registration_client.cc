@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/server_channel.h"
 #include "grpcpp/client_context.h"
 
 namespace clientreg::gateway {
@@ -108,6 +109,9 @@ void RegistrationClient::Start(std::unique_ptr<Call> owned) {
   if (owned == nullptr) return;
   Call* call = owned.release();  // owned by the callback below until Finish
   call->context.set_deadline(call->deadline);
+  if (!options_.authorization.empty()) {
+    call->context.AddMetadata(common::kAuthorizationMetadataKey, options_.authorization);
+  }
   if (!call->caller.peer.empty()) call->context.AddMetadata("x-clientreg-peer", call->caller.peer);
   if (!call->caller.request_id.empty()) call->context.AddMetadata("x-request-id", call->caller.request_id);
   call->Launch(stub_->async(), [this, call](grpc::Status status) { Finish(call, std::move(status)); });

@@ -28,6 +28,8 @@ class RegistrationClient {
     std::size_t max_inflight = 48;
     std::size_t max_queued = 10000;
     std::chrono::milliseconds deadline{5000};
+    // The `authorization` metadata of every call (the gateway's bearer credential, "Bearer ..."); empty: none.
+    std::string authorization;
   };
   // Context of the HTTP caller, sent as gRPC metadata.
   struct CallerContext {

@@ -1,49 +1,61 @@
 #include "server/client_admin_service.h"
 
+#include <string_view>
 #include <utility>
 
 #include "server/grpc_status.h"
 
 namespace clientreg::server {
+namespace {
 
-grpc::Status ClientAdminService::GetClient(grpc::ServerContext* /*context*/,
-                                           const clientreg::v1::GetClientRequest* request,
+constexpr std::string_view kService = clientreg::v1::ClientAdmin::service_full_name();
+
+}  // namespace
+
+grpc::Status ClientAdminService::GetClient(grpc::ServerContext* context, const clientreg::v1::GetClientRequest* request,
                                            clientreg::v1::ClientRecord* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
   return ToGrpcResponse(admin_->GetClient(request->client_id()), response);
 }
 
-grpc::Status ClientAdminService::ListClients(grpc::ServerContext* /*context*/,
+grpc::Status ClientAdminService::ListClients(grpc::ServerContext* context,
                                              const clientreg::v1::ListClientsRequest* request,
                                              clientreg::v1::ListClientsResponse* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
   return ToGrpcResponse(admin_->ListClients(*request), response);
 }
 
-grpc::Status ClientAdminService::DisableClient(grpc::ServerContext* /*context*/,
+grpc::Status ClientAdminService::DisableClient(grpc::ServerContext* context,
                                                const clientreg::v1::ClientIdRequest* request,
                                                clientreg::v1::ClientRecord* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
   return ToGrpcResponse(admin_->DisableClient(request->client_id()), response);
 }
 
-grpc::Status ClientAdminService::EnableClient(grpc::ServerContext* /*context*/,
+grpc::Status ClientAdminService::EnableClient(grpc::ServerContext* context,
                                               const clientreg::v1::ClientIdRequest* request,
                                               clientreg::v1::ClientRecord* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
   return ToGrpcResponse(admin_->EnableClient(request->client_id()), response);
 }
 
-grpc::Status ClientAdminService::DeleteClient(grpc::ServerContext* /*context*/,
+grpc::Status ClientAdminService::DeleteClient(grpc::ServerContext* context,
                                               const clientreg::v1::ClientIdRequest* request,
                                               clientreg::v1::DeleteClientResponse* /*response*/) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
   return ToGrpcStatus(admin_->DeleteClient(request->client_id()));
 }
 
-grpc::Status ClientAdminService::RotateClientSecret(grpc::ServerContext* /*context*/,
+grpc::Status ClientAdminService::RotateClientSecret(grpc::ServerContext* context,
                                                     const clientreg::v1::RotateClientSecretRequest* request,
                                                     clientreg::v1::RotateClientSecretResponse* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
   return ToGrpcResponse(admin_->RotateClientSecret(*request), response);
 }
 
-grpc::Status ClientAdminService::Backup(grpc::ServerContext* /*context*/, const clientreg::v1::BackupRequest* request,
+grpc::Status ClientAdminService::Backup(grpc::ServerContext* context, const clientreg::v1::BackupRequest* request,
                                         clientreg::v1::BackupResponse* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
   return ToGrpcResponse(admin_->Backup(request->dir()), response);
 }
 

@@ -2,17 +2,18 @@
 #define CLIENTREG_SERVER_CLIENT_ADMIN_SERVICE_H_
 
 #include "clientreg/v1/admin.grpc.pb.h"
+#include "server/caller_authorizer.h"
 #include "server/client_admin.h"
 
 namespace clientreg::server {
 
 // The gRPC face of ClientAdmin: each RPC calls the method of the same name, and its status goes through
 // ToGrpcStatus (NOT_FOUND, INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION, UNAVAILABLE as ClientAdmin
-// documents).
+// documents). Each first asks `callers` whether the caller may call ClientAdmin (UNAUTHENTICATED, PERMISSION_DENIED).
 class ClientAdminService final : public clientreg::v1::ClientAdmin::Service {
  public:
-  // `admin` must outlive the service.
-  explicit ClientAdminService(ClientAdmin* admin) : admin_(admin) {}
+  // `admin` and `callers` must outlive the service.
+  ClientAdminService(ClientAdmin* admin, const CallerAuthorizer* callers) : admin_(admin), callers_(callers) {}
 
   grpc::Status GetClient(grpc::ServerContext* context, const clientreg::v1::GetClientRequest* request,
                          clientreg::v1::ClientRecord* response) override;
@@ -31,6 +32,7 @@ class ClientAdminService final : public clientreg::v1::ClientAdmin::Service {
 
  private:
   ClientAdmin* admin_;
+  const CallerAuthorizer* callers_;
 };
 
 }  // namespace clientreg::server

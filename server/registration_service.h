@@ -2,13 +2,15 @@
 #define CLIENTREG_SERVER_REGISTRATION_SERVICE_H_
 
 #include "clientreg/v1/registration.grpc.pb.h"
+#include "server/caller_authorizer.h"
 #include "server/registrar.h"
 #include "server/registration_manager.h"
 #include "server/rpc_metrics.h"
 
 namespace clientreg::server {
 
-// The gRPC face of the Registrar and the RegistrationManager. Each method only converts the result with
+// The gRPC face of the Registrar and the RegistrationManager. Each method first asks the CallerAuthorizer whether
+// the caller may call ClientRegistration (UNAUTHENTICATED, PERMISSION_DENIED), then only converts the result with
 // ToGrpcStatus; the statuses are those documented on the logic classes.
 //
 // Register, the hot path, uses the callback API: it validates on the thread that read the call and is answered by
@@ -17,9 +19,9 @@ namespace clientreg::server {
 class RegistrationService final : public clientreg::v1::ClientRegistration::WithCallbackMethod_Register<
                                       clientreg::v1::ClientRegistration::Service> {
  public:
-  // `registrar` and `manager` must outlive the service, and `metrics` too when set (it counts registrations by
-  // outcome). `server_metadata` is BuildServerMetadata(config).
-  RegistrationService(const Registrar* registrar, const RegistrationManager* manager,
+  // `registrar`, `manager` and `callers` must outlive the service, and `metrics` too when set (it counts
+  // registrations by outcome). `server_metadata` is BuildServerMetadata(config).
+  RegistrationService(const Registrar* registrar, const RegistrationManager* manager, const CallerAuthorizer* callers,
                       clientreg::v1::ServerMetadata server_metadata, ServerMetrics* metrics = nullptr);
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
@@ -37,6 +39,7 @@ class RegistrationService final : public clientreg::v1::ClientRegistration::With
  private:
   const Registrar* registrar_;
   const RegistrationManager* manager_;
+  const CallerAuthorizer* callers_;
   const clientreg::v1::ServerMetadata server_metadata_;
   ServerMetrics* const metrics_;
 };

@@ -110,7 +110,11 @@ ServerMetrics::ServerMetrics(common::MetricsRegistry& registry)
       registration_token_checks(registry.AddCounter(
           "clientreg_registration_token_checks_total",
           "Registration access token checks of the RFC 7592 methods by outcome: ok, invalid, disabled, error.",
-          {"outcome"})) {}
+          {"outcome"})),
+      caller_refusals(registry.AddCounter("clientreg_caller_refusals_total",
+                                          "Calls refused for their caller by reason: unauthenticated (no known "
+                                          "credential), permission_denied (a caller not allowed that service).",
+                                          {"reason"})) {}
 
 const char* RegistrationOutcome(absl::StatusCode code) {
   switch (code) {

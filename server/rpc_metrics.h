@@ -24,6 +24,8 @@ struct ServerMetrics {
   common::CounterFamily& client_authentications;
   // outcome: ok, invalid, disabled, error (registration access tokens on the RFC 7592 methods).
   common::CounterFamily& registration_token_checks;
+  // reason: unauthenticated, permission_denied (calls the CallerAuthorizer refused).
+  common::CounterFamily& caller_refusals;
 };
 
 // The outcome label of a finished registration.

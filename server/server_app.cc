@@ -13,6 +13,7 @@
 #include "common/ops_endpoints.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
+#include "common/tls_files.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -58,6 +59,37 @@ absl::Status PrepareDataDir(const std::filesystem::path& data_dir) {
   return absl::OkStatus();
 }
 
+// TLS on the listener as config.tls says, plain text without it (ValidateServerConfig allows that only on a local
+// address). With a client CA, a client certificate is verified against it whenever one is presented: an invalid
+// one fails the handshake, so no call from it reaches a handler.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
+    const clientreg::config::v1::ServerConfig& config) {
+  if (!config.has_tls()) return grpc::InsecureServerCredentials();
+  const clientreg::config::v1::GrpcServerTlsConfig& tls = config.tls();
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.cert_chain, common::ReadPemCertificates(tls.certificate_chain_file()));
+  ASSIGN_OR_RETURN(pair.private_key, common::ReadPemPrivateKey(tls.private_key_file()));
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!tls.client_ca_file().empty()) {
+    ASSIGN_OR_RETURN(options.pem_root_certs, common::ReadPemCertificates(tls.client_ca_file()));
+    options.client_certificate_request = tls.require_client_certificate()
+                                             ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                             : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+// The config as the start log shows it. A bearer digest is cut to its first 8 hex digits, enough to tell which
+// credential is configured: a whole digest of a weak credential could be searched offline by anyone reading logs.
+clientreg::config::v1::ServerConfig LoggableConfig(const clientreg::config::v1::ServerConfig& config) {
+  clientreg::config::v1::ServerConfig loggable = config;
+  for (clientreg::config::v1::CallerConfig& caller : *loggable.mutable_callers()) {
+    for (std::string& digest : *caller.mutable_bearer_token_sha256()) digest = digest.substr(0, 8) + "...";
+  }
+  return loggable;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::config::v1::ServerConfig& config,
@@ -95,8 +127,10 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   manager_options.metrics = app->server_metrics_.get();
   app->registration_manager_ = std::make_unique<RegistrationManager>(
       app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()), std::move(manager_options));
+  app->callers_ = std::make_unique<CallerAuthorizer>(config, app->server_metrics_.get());
   app->registration_service_ = std::make_unique<RegistrationService>(
-      app->registrar_.get(), app->registration_manager_.get(), BuildServerMetadata(config), app->server_metrics_.get());
+      app->registrar_.get(), app->registration_manager_.get(), app->callers_.get(), BuildServerMetadata(config),
+      app->server_metrics_.get());
 
   ClientAuthenticator::Options authenticator_options;
   authenticator_options.server_key = server_key;
@@ -104,7 +138,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   authenticator_options.metrics = app->server_metrics_.get();
   ASSIGN_OR_RETURN(app->authenticator_,
                    ClientAuthenticator::Create(app->store_.get(), clock, std::move(authenticator_options)));
-  app->authentication_service_ = std::make_unique<AuthenticationService>(app->authenticator_.get());
+  app->authentication_service_ =
+      std::make_unique<AuthenticationService>(app->authenticator_.get(), app->callers_.get());
   ClientAdmin::Options admin_options;
   admin_options.server_key = server_key;
   admin_options.client_secret_lifetime_seconds = config.registration().client_secret_lifetime_seconds();
@@ -112,7 +147,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   admin_options.max_list_page_size = config.max_list_page_size();
   app->client_admin_ =
       std::make_unique<ClientAdmin>(app->store_.get(), clock, app->authenticator_.get(), std::move(admin_options));
-  app->client_admin_service_ = std::make_unique<ClientAdminService>(app->client_admin_.get());
+  app->client_admin_service_ = std::make_unique<ClientAdminService>(app->client_admin_.get(), app->callers_.get());
 
   // Lets grpcurl and grpc_cli discover the services; it must run before the builder is created to take effect.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -124,8 +159,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   app->health_ =
       std::make_unique<HealthMonitor>(app->store_.get(), HealthMonitor::Options{std::chrono::seconds(1), services});
 
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, ListenerCredentials(config));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(), &app->port_);
+  builder.AddListeningPort(config.listen_address(), credentials, &app->port_);
   builder.RegisterService(app->registration_service_.get());
   builder.RegisterService(app->authentication_service_.get());
   builder.RegisterService(app->client_admin_service_.get());
@@ -162,13 +198,28 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
                      common::StartOpsEndpoints(
                          config.ops_listen_address(), [health] { return health->Checks(); }, &app->metrics_));
   }
-  // The effective config holds no secret (the key is a file path), so operators see exactly what runs.
+  if (app->callers_->open()) {
+    common::Log(common::LogLevel::kWarning, "caller_authentication_off",
+                {{"listen", config.listen_address()},
+                 {"reason",
+                  "local listener without tls and without callers: every local process may call every service, "
+                  "ClientAdmin included"}});
+  }
+  // The effective config holds no secret (the key is a file path, bearer credentials are shortened digests), so
+  // operators see exactly what runs.
   std::string effective_config;
-  if (!google::protobuf::util::MessageToJsonString(config, &effective_config).ok()) effective_config = "?";
+  if (!google::protobuf::util::MessageToJsonString(LoggableConfig(config), &effective_config).ok()) {
+    effective_config = "?";
+  }
   common::Log(common::LogLevel::kInfo, "server_started",
               {{"listen", config.listen_address()},
                {"port", std::to_string(app->port_)},
                {"ops_port", std::to_string(app->ops_port())},
+               {"tls", config.has_tls() ? "on" : "off"},
+               {"client_certificates", !config.tls().client_ca_file().empty()
+                                           ? (config.tls().require_client_certificate() ? "required" : "verified")
+                                           : "off"},
+               {"callers", app->callers_->open() ? "open" : std::to_string(config.callers_size())},
                {"data_dir", config.data_dir()},
                {"ready", app->health_->Ready() ? "true" : "false"},
                {"version", common::BuildVersion()},

@@ -11,6 +11,7 @@
 #include "common/ops_server.h"
 #include "grpcpp/server.h"
 #include "server/authentication_service.h"
+#include "server/caller_authorizer.h"
 #include "server/client_admin.h"
 #include "server/client_admin_service.h"
 #include "server/client_authenticator.h"
@@ -70,6 +71,7 @@ class ServerApp {
   // Before store_, which uses it until it is destroyed.
   std::unique_ptr<storage::StoreMetrics> store_metrics_;
   std::unique_ptr<storage::ClientStore> store_;
+  std::unique_ptr<CallerAuthorizer> callers_;
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<RegistrationManager> registration_manager_;

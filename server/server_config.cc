@@ -1,12 +1,21 @@
 #include "server/server_config.h"
 
+#include <algorithm>
+#include <iterator>
+#include <set>
+#include <string_view>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "clientreg/v1/admin.grpc.pb.h"
+#include "clientreg/v1/registration.grpc.pb.h"
+#include "common/host_port.h"
 #include "common/limits.h"
 #include "common/logging.h"
 #include "common/ops_server.h"
 #include "common/proto_file.h"
 #include "common/status_macros.h"
+#include "common/tls_files.h"
 #include "server/rate_limiter.h"
 #include "server/registration_policy.h"
 
@@ -65,6 +74,98 @@ std::string RegistrationEndpoint(const clientreg::config::v1::ServerConfig& conf
   return config.issuer() + "/oauth/register";
 }
 
+namespace {
+
+// The services a CallerConfig may name: those whose handlers ask the CallerAuthorizer.
+constexpr std::string_view kCallerServices[] = {clientreg::v1::ClientRegistration::service_full_name(),
+                                                clientreg::v1::ClientAuthentication::service_full_name(),
+                                                clientreg::v1::ClientAdmin::service_full_name()};
+
+bool IsLowercaseSha256Hex(const std::string& text) {
+  if (text.size() != 64) return false;
+  for (const char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// The gRPC listener's TLS and its callers (config.proto: GrpcServerTlsConfig, CallerConfig). Files are read here, so
+// that --check-config finds a wrong path or a file of the wrong kind before a start does.
+absl::Status ValidateListenerSecurity(const clientreg::config::v1::ServerConfig& config) {
+  if (!config.has_tls()) {
+    // Plain text off this machine would expose every caller's credentials and every client's metadata.
+    if (!common::IsLocalAddress(config.listen_address())) {
+      return absl::InvalidArgumentError(absl::StrCat("listen_address \"", config.listen_address(),
+                                                     "\" is not a loopback address: set tls to serve on it"));
+    }
+  } else {
+    const clientreg::config::v1::GrpcServerTlsConfig& tls = config.tls();
+    if (tls.certificate_chain_file().empty() || tls.private_key_file().empty()) {
+      return absl::InvalidArgumentError("tls needs both certificate_chain_file and private_key_file");
+    }
+    RETURN_IF_ERROR(common::CheckPemCertificatesFile("tls.certificate_chain_file", tls.certificate_chain_file()));
+    RETURN_IF_ERROR(common::CheckPemPrivateKeyFile("tls.private_key_file", tls.private_key_file()));
+    if (!tls.client_ca_file().empty()) {
+      RETURN_IF_ERROR(common::CheckPemCertificatesFile("tls.client_ca_file", tls.client_ca_file()));
+    } else if (tls.require_client_certificate()) {
+      return absl::InvalidArgumentError("tls.require_client_certificate needs tls.client_ca_file");
+    }
+    // With TLS every call needs a caller (config.proto), so an empty list would refuse every call.
+    if (config.callers().empty()) {
+      return absl::InvalidArgumentError("tls is set but callers is empty: no caller could call any service");
+    }
+  }
+  std::set<std::string, std::less<>> names, identities, digests;
+  for (int i = 0; i < config.callers_size(); ++i) {
+    const clientreg::config::v1::CallerConfig& caller = config.callers(i);
+    const std::string field = absl::StrCat("callers[", i, "]");
+    if (caller.name().empty()) return absl::InvalidArgumentError(absl::StrCat(field, ".name must not be empty"));
+    if (!names.insert(caller.name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".name \"", caller.name(), "\" is used twice"));
+    }
+    if (caller.certificate_identities().empty() && caller.bearer_token_sha256().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " (", caller.name(), ") needs certificate_identities or bearer_token_sha256"));
+    }
+    if (!caller.certificate_identities().empty() && config.tls().client_ca_file().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".certificate_identities needs tls.client_ca_file: without it no client certificate is asked for"));
+    }
+    for (const std::string& identity : caller.certificate_identities()) {
+      if (identity.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ".certificate_identities has an empty name"));
+      }
+      // One certificate must name one caller.
+      if (!identities.insert(identity).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".certificate_identities: \"", identity, "\" is listed twice"));
+      }
+    }
+    for (const std::string& digest : caller.bearer_token_sha256()) {
+      if (!IsLowercaseSha256Hex(digest)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field,
+            ".bearer_token_sha256 must hold 64 lowercase hex digits, the SHA-256 of the credential (printf %s "
+            "\"$TOKEN\" | sha256sum)"));
+      }
+      if (!digests.insert(digest).second) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ".bearer_token_sha256 lists a digest twice"));
+      }
+    }
+    for (const std::string& service : caller.services()) {
+      if (std::find(std::begin(kCallerServices), std::end(kCallerServices), service) == std::end(kCallerServices)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".services: unknown service \"", service,
+                         "\"; expected clientreg.v1.ClientRegistration, "
+                         "clientreg.v1.ClientAuthentication or clientreg.v1.ClientAdmin"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& config) {
   if (config.listen_address().empty()) return absl::InvalidArgumentError("listen_address must not be empty");
   if (config.data_dir().empty()) return absl::InvalidArgumentError("data_dir must not be empty");
@@ -90,6 +191,7 @@ absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& con
   if (const auto level = common::ParseLogLevel(config.log_level()); !level.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));
   }
+  RETURN_IF_ERROR(ValidateListenerSecurity(config));
   RETURN_IF_ERROR(common::ValidateMetadataLimits(config.limits()));
   RETURN_IF_ERROR(ValidateRateLimits(config.rate_limits()));
   return ValidateRegistrationPolicy(config.registration());

@@ -12,7 +12,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "clientreg/v1/admin.grpc.pb.h"
+#include "common/server_channel.h"
 #include "common/status_macros.h"
+#include "common/tls_files.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
@@ -35,7 +37,7 @@ constexpr int kMaxReceiveMessageBytes = 64 << 20;
 constexpr double kMaxTimeoutSeconds = 24 * 3600;
 
 constexpr char kUsage[] =
-    R"(Usage: clientreg-admin [--server=HOST:PORT] [--json] [--timeout=SECONDS] <command> [args]
+    R"(Usage: clientreg-admin [--server=HOST:PORT] [--json] [--timeout=SECONDS] [TLS AND CREDENTIAL FLAGS] <command> [args]
 
 Administers the clients of a clientreg server through its ClientAdmin gRPC API.
 
@@ -76,7 +78,18 @@ Flags (before or after the command):
                       (timestamps, version) are JSON strings, as proto3 JSON prints them; enums are names.
   --timeout=SECONDS   Limit on connecting and on each call, e.g. 2.5 (default 10).
 
-Exit status: 0 success, 1 the server answered with an error, 2 usage error, 3 server unreachable.
+TLS and credential flags (before or after the command); a server outside loopback speaks only TLS, and answers
+ClientAdmin only to a caller its config lists (README: "Securing the gRPC port"):
+  --tls                  TLS to the server, trusting the system's CAs. Implied by each --tls_* flag.
+  --tls_ca=FILE          PEM CA certificates that sign the server's certificate.
+  --tls_cert=FILE        PEM client certificate chain (mTLS); needs --tls_key.
+  --tls_key=FILE         PEM private key of --tls_cert.
+  --tls_server_name=NAME The name the server's certificate carries, when it is not the host of --server.
+  --token_file=FILE      File holding a bearer credential (one line), sent as `authorization: Bearer ...` on
+                         every call. Sent only over TLS or to a loopback server.
+
+Exit status: 0 success, 1 the server answered with an error, 2 usage error, 3 server unreachable (or TLS
+handshake failed), 4 the server refused the caller (no valid credential, or not allowed ClientAdmin).
 )";
 
 // Debian's absl::string_view is a class of its own, not std::string_view; these bridge the two without copying.
@@ -226,6 +239,9 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 std::unique_ptr<grpc::ClientContext> NewContext(const Invocation& invocation) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + invocation.timeout);
+  if (!invocation.authorization.empty()) {
+    context->AddMetadata(common::kAuthorizationMetadataKey, invocation.authorization);
+  }
   return context;
 }
 
@@ -513,6 +529,24 @@ absl::Status RunBackup(const Invocation& invocation, clientreg::v1::ClientAdmin:
   return absl::OkStatus();
 }
 
+// The field of `invocation` a --tls_* or --token_file flag sets, or null for another flag. TLS flags turn TLS on.
+std::string* TlsFlagField(std::string_view name, Invocation& invocation) {
+  if (name == "--token_file") return &invocation.token_file;
+  using Setter = std::string* (clientreg::config::v1::GrpcClientTlsConfig::*)();
+  static constexpr std::pair<std::string_view, Setter> kTlsFlags[] = {
+      {"--tls_ca", &clientreg::config::v1::GrpcClientTlsConfig::mutable_ca_file},
+      {"--tls_cert", &clientreg::config::v1::GrpcClientTlsConfig::mutable_certificate_chain_file},
+      {"--tls_key", &clientreg::config::v1::GrpcClientTlsConfig::mutable_private_key_file},
+      {"--tls_server_name", &clientreg::config::v1::GrpcClientTlsConfig::mutable_server_name},
+  };
+  for (const auto& [flag, setter] : kTlsFlags) {
+    if (name != flag) continue;
+    if (!invocation.tls.has_value()) invocation.tls.emplace();
+    return ((*invocation.tls).*setter)();
+  }
+  return nullptr;
+}
+
 std::string DescribeFailure(const Invocation& invocation, const absl::Status& status) {
   const std::string code = absl::StatusCodeToString(status.code());
   const std::string client = absl::StrCat("client '", TerminalSafe(invocation.client_id), "'");
@@ -604,6 +638,14 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
     } else if (name == "--timeout") {
       if (!value.has_value()) return UsageError("--timeout needs a value: --timeout=SECONDS");
       ASSIGN_OR_RETURN(invocation.timeout, ParseTimeout(*value));
+    } else if (name == "--tls") {
+      if (value.has_value()) return UsageError("--tls takes no value");
+      if (!invocation.tls.has_value()) invocation.tls.emplace();
+    } else if (std::string* field = TlsFlagField(name, invocation); field != nullptr) {
+      if (!value.has_value() || value->empty()) {
+        return UsageError(absl::StrCat(ToAbsl(name), " needs a value: ", ToAbsl(name), "=..."));
+      }
+      *field = std::string(*value);
     } else if (!have_command) {
       return UsageError(absl::StrCat("unknown flag ", ToAbsl(name), " (command flags go after the command)"));
     } else {
@@ -612,6 +654,17 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   }
 
   if (!have_command) return UsageError("no command given");
+  if (invocation.tls.has_value() &&
+      invocation.tls->certificate_chain_file().empty() != invocation.tls->private_key_file().empty()) {
+    return UsageError("--tls_cert and --tls_key go together");
+  }
+  // A bearer credential in clear text across a network could be replayed by anyone on the path.
+  if (!invocation.token_file.empty() && !common::MaySendBearer(invocation.server, invocation.tls.has_value())) {
+    return UsageError(
+        absl::StrCat("--token_file is sent only over TLS or to a loopback server; add --tls_ca=FILE (or "
+                     "--tls) to reach ",
+                     invocation.server));
+  }
   if (invocation.command == Command::kBackup) {
     if (positional.size() != 1 || positional[0].empty()) return UsageError("'backup' needs exactly one DIR");
     // A relative path would be resolved on the server, against a working directory the caller cannot see.
@@ -644,7 +697,8 @@ int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel
       break;
     case Connection::kFailed:
       err << kProgram << ": cannot reach server " << TerminalSafe(invocation.server)
-          << ": connection failed (UNAVAILABLE)\n";
+          << (invocation.tls.has_value() ? ": connection or TLS handshake failed (UNAVAILABLE)\n"
+                                         : ": connection failed (UNAVAILABLE)\n");
       return kExitUnreachable;
     case Connection::kTimedOut:
       err << kProgram << ": cannot reach server " << TerminalSafe(invocation.server) << ": no connection within "
@@ -685,6 +739,15 @@ int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel
         << TerminalSafe(ToStd(status.message())) << " (UNAVAILABLE)\n";
     return kExitUnreachable;
   }
+  if (status.code() == absl::StatusCode::kUnauthenticated || status.code() == absl::StatusCode::kPermissionDenied) {
+    err << kProgram << ": the server refused this caller: " << TerminalSafe(ToStd(status.message())) << " ("
+        << absl::StatusCodeToString(status.code()) << "); "
+        << (status.code() == absl::StatusCode::kUnauthenticated
+                ? "give --token_file=FILE, or --tls_cert and --tls_key, of a caller the server lists"
+                : "the server's config must list clientreg.v1.ClientAdmin in this caller's services")
+        << "\n";
+    return kExitRefused;
+  }
   err << kProgram << ": " << DescribeFailure(invocation, status) << "\n";
   return kExitRpcError;
 }
@@ -703,11 +766,24 @@ int RunAdminCli(const std::vector<std::string>& args, const char* env_server, st
     out << UsageText();
     return kExitOk;
   }
+  Invocation run = *invocation;
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
-  return RunCommand(*invocation,
-                    grpc::CreateCustomChannel(invocation->server, grpc::InsecureChannelCredentials(), arguments), out,
-                    err);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      common::ServerChannelCredentials(run.tls.has_value() ? &*run.tls : nullptr, arguments);
+  if (!credentials.ok()) {
+    err << kProgram << ": " << credentials.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (!run.token_file.empty()) {
+    const absl::StatusOr<std::string> token = common::ReadBearerTokenFile(run.token_file);
+    if (!token.ok()) {
+      err << kProgram << ": --token_file: " << token.status().message() << "\n";
+      return kExitUsage;
+    }
+    run.authorization = common::BearerAuthorization(*token);
+  }
+  return RunCommand(run, grpc::CreateCustomChannel(run.server, *credentials, arguments), out, err);
 }
 
 std::string FormatUnixTime(int64_t seconds) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "clientreg/config/v1/config.pb.h"
 #include "clientreg/v1/admin.pb.h"
 #include "grpcpp/channel.h"
 
@@ -22,8 +23,11 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitRpcError = 1;
 // The command line was wrong; nothing was sent.
 inline constexpr int kExitUsage = 2;
-// No connection to the server within the timeout.
+// No connection to the server within the timeout (or the TLS handshake failed).
 inline constexpr int kExitUnreachable = 3;
+// The server refused the caller: no valid credential (UNAUTHENTICATED), or a caller not allowed ClientAdmin
+// (PERMISSION_DENIED).
+inline constexpr int kExitRefused = 4;
 
 inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
 inline constexpr std::chrono::milliseconds kDefaultTimeout = std::chrono::seconds(10);
@@ -38,6 +42,13 @@ struct Invocation {
   bool json = false;
   // Bounds the connection attempt and each RPC (each page, for `list --all`).
   std::chrono::milliseconds timeout = kDefaultTimeout;
+  // TLS to the server, set by --tls or any --tls_* flag; plain text when unset.
+  std::optional<clientreg::config::v1::GrpcClientTlsConfig> tls;
+  // --token_file: the file holding the bearer credential to present.
+  std::string token_file;
+  // The `authorization` metadata sent with every call ("Bearer ..." from token_file); empty: none. Set by
+  // RunAdminCli once it has read the file, never by parsing.
+  std::string authorization;
   Command command = Command::kHelp;
   // get, disable, enable, delete, rotate-secret.
   std::string client_id;
@@ -54,7 +65,8 @@ struct Invocation {
 // The text `clientreg-admin help` prints.
 std::string_view UsageText();
 
-// Parses the arguments after the program name. Global flags (--server, --json, --timeout) may stand before or after
+// Parses the arguments after the program name. Global flags (--server, --json, --timeout, and the TLS and credential
+// flags) may stand before or after
 // the command; command flags only after it. Every flag takes the `--name=value` form. `env_server` is the value of
 // CLIENTREG_SERVER (nullptr or empty when unset): it replaces the default server, and --server replaces both.
 // InvalidArgument, with a message fit for the user, for anything malformed, unknown, missing or repeated.
@@ -66,8 +78,9 @@ std::string_view UsageText();
 int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel>& channel, std::ostream& out,
                std::ostream& err);
 
-// The whole CLI: parses `args`, prints help or a usage error, or opens an insecure channel to the server and runs
-// the command. Returns the process exit code.
+// The whole CLI: parses `args`, prints help or a usage error, or reads the TLS files and the bearer credential the
+// flags name, opens a channel to the server (TLS when asked, else plain text) and runs the command. Returns the
+// process exit code.
 int RunAdminCli(const std::vector<std::string>& args, const char* env_server, std::ostream& out, std::ostream& err);
 
 // Formats seconds since the epoch as UTC ISO-8601, e.g. "2023-11-14T22:13:20Z".

@@ -4,6 +4,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
 
@@ -41,6 +42,13 @@ TEST(SecretsTest, Base64UrlMatchesRfc4648Vectors) {
 TEST(SecretsTest, HmacSha256MatchesRfc4231TestCase2) {
   ASSERT_OK_AND_ASSIGN(const std::string mac, HmacSha256("Jefe", "what do ya want for nothing?"));
   EXPECT_EQ(Base64UrlEncode(mac), "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM");
+}
+
+TEST(SecretsTest, Sha256MatchesFips180Vectors) {
+  ASSERT_OK_AND_ASSIGN(const std::string abc, Sha256("abc"));
+  EXPECT_EQ(absl::BytesToHexString(abc), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  ASSERT_OK_AND_ASSIGN(const std::string empty, Sha256(""));
+  EXPECT_EQ(absl::BytesToHexString(empty), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 // HmacSha256 keeps a keyed context per thread: switching keys, repeating one, and other threads must not mix them up.

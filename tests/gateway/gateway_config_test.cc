@@ -3,11 +3,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <system_error>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
+#include "tests/support/test_pki.h"
 
 namespace clientreg::gateway {
 namespace {
@@ -62,6 +66,79 @@ TEST(GatewayConfigTest, LimitsAreTheHttpOnes) {
   ::unlink(path);
   ASSERT_FALSE(loaded.ok());
   EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("max_redirect_uris"));
+}
+
+// How the gateway reaches the server (server_tls, server_token_file): files are read, fields named.
+class ServerConnectionConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string path = ::testing::TempDir() + "clientreg-gateway-tls-XXXXXX";
+    ASSERT_NE(mkdtemp(path.data()), nullptr);
+    dir_ = path;
+    absl::StatusOr<testing::TestPki> pki = testing::TestPki::Create(dir_);
+    ASSERT_OK(pki.status());
+    ca_file_ = pki->ca().certificate_file;
+    testing::LeafOptions leaf;
+    leaf.common_name = "gateway";
+    leaf.file_stem = "gateway";
+    absl::StatusOr<testing::TestCertificate> client = pki->Issue(leaf);
+    ASSERT_OK(client.status());
+    chain_file_ = client->chain_file;
+    key_file_ = client->private_key_file;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  static std::string Refusal(const clientreg::config::v1::GatewayConfig& config) {
+    return std::string(ValidateGatewayConfig(config).message());
+  }
+
+  std::string dir_, ca_file_, chain_file_, key_file_;
+};
+
+TEST_F(ServerConnectionConfigTest, ANonLocalServerNeedsServerTls) {
+  clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
+  config.set_server_address("clientreg-server.internal:50051");
+  EXPECT_THAT(Refusal(config), HasSubstr("server_address"));
+  config.mutable_server_tls()->set_ca_file(ca_file_);
+  EXPECT_OK(ValidateGatewayConfig(config));
+  // The system trust store, named by nothing, is fine too.
+  config.mutable_server_tls()->clear_ca_file();
+  EXPECT_OK(ValidateGatewayConfig(config));
+}
+
+TEST_F(ServerConnectionConfigTest, ClientCertificateAndKeyGoTogetherAndMustBeReadable) {
+  clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
+  clientreg::config::v1::GrpcClientTlsConfig& tls = *config.mutable_server_tls();
+  tls.set_ca_file(ca_file_);
+  tls.set_certificate_chain_file(chain_file_);
+  EXPECT_THAT(Refusal(config), HasSubstr("server_tls.certificate_chain_file and server_tls.private_key_file"));
+  tls.set_private_key_file(key_file_);
+  EXPECT_OK(ValidateGatewayConfig(config));
+  tls.set_private_key_file(dir_ + "/missing.key");
+  EXPECT_THAT(Refusal(config), HasSubstr("server_tls.private_key_file: cannot read"));
+  tls.set_private_key_file(key_file_);
+  tls.set_ca_file(key_file_);
+  EXPECT_THAT(Refusal(config), HasSubstr("server_tls.ca_file"));
+}
+
+TEST_F(ServerConnectionConfigTest, TokenFileMustHoldOneCredential) {
+  clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
+  config.set_server_token_file(WriteFile("token", "gateway-credential\n"));
+  EXPECT_OK(ValidateGatewayConfig(config));
+  for (const std::string& text :
+       {std::string(""), std::string("\n"), std::string("two words\n"), std::string("a\nb\n")}) {
+    config.set_server_token_file(WriteFile("bad-token", text));
+    EXPECT_THAT(Refusal(config), HasSubstr("server_token_file")) << text;
+  }
+  config.set_server_token_file(dir_ + "/missing-token");
+  EXPECT_THAT(Refusal(config), HasSubstr("server_token_file"));
 }
 
 }  // namespace

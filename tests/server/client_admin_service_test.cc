@@ -33,6 +33,7 @@
 #include "grpcpp/support/slice.h"
 #include "gtest/gtest.h"
 #include "server/authentication_service.h"
+#include "server/caller_authorizer.h"
 #include "server/client_admin.h"
 #include "server/client_authenticator.h"
 #include "server/server_app.h"
@@ -538,8 +539,9 @@ TEST_F(ClientAdminTest, RotateNeverLogsTheSecret) {
 // The services over a real gRPC server on a loopback port, called through the generated stubs.
 TEST_F(ClientAdminTest, ServicesOverGrpc) {
   Store(MakeClient("c1"));
-  AuthenticationService authentication(authenticator_.get());
-  ClientAdminService administration(admin_.get());
+  const CallerAuthorizer open(DefaultServerConfig());
+  AuthenticationService authentication(authenticator_.get(), &open);
+  ClientAdminService administration(admin_.get(), &open);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -668,7 +670,8 @@ TEST_F(ClientAdminTest, BackupOverGrpc) {
   Store(MakeClient("c1"));
   Store(MakeClient("c2"));
   ASSERT_OK(admin_->DisableClient("c2").status());
-  ClientAdminService administration(admin_.get());
+  const CallerAuthorizer open(DefaultServerConfig());
+  ClientAdminService administration(admin_.get(), &open);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "server/caller_authorizer.h"
 #include "server/grpc_status.h"
 #include "server/metadata_validator.h"
 #include "server/registrar.h"
@@ -642,7 +643,8 @@ TEST_F(RegistrationManagerTest, RegisterRetriesIdCollisionsAndReportsOverloadAnd
 }
 
 TEST_F(RegistrationManagerTest, ServiceAnswersWithGrpcStatusesAndDetails) {
-  RegistrationService service(registrar_.get(), manager_.get(), BuildServerMetadata(config_));
+  const CallerAuthorizer open(config_);
+  RegistrationService service(registrar_.get(), manager_.get(), &open, BuildServerMetadata(config_));
   // Register is a callback method, called over real gRPC in the e2e and ServerApp tests.
   const ClientInformation info = Register();
 

@@ -6,8 +6,10 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
+#include "tests/support/test_pki.h"
 
 namespace clientreg::server {
 namespace {
@@ -102,6 +104,162 @@ TEST_F(ServerConfigTest, UnknownFieldsAndBadValuesFailWithTheirName) {
   EXPECT_FALSE(widened.ok()) << "config may narrow the accepted grant types, never widen them";
 
   EXPECT_FALSE(LoadServerConfig(dir_ + "/missing.textproto").ok());
+}
+
+// The gRPC listener's TLS and its callers: each rule names its field, and files are read (a wrong path fails
+// --check-config, not the first handshake).
+class ServerSecurityConfigTest : public ServerConfigTest {
+ protected:
+  void SetUp() override {
+    ServerConfigTest::SetUp();
+    absl::StatusOr<testing::TestPki> pki = testing::TestPki::Create(dir_);
+    ASSERT_OK(pki.status());
+    ca_file_ = pki->ca().certificate_file;
+    testing::LeafOptions leaf;
+    leaf.common_name = "server";  // TestPki needs one
+    leaf.dns_names = {"server.test"};
+    leaf.file_stem = "server";
+    absl::StatusOr<testing::TestCertificate> server = pki->Issue(leaf);
+    ASSERT_OK(server.status());
+    for (const std::string& file :
+         {server->certificate_file, server->chain_file, server->private_key_file, ca_file_, dir_ + "/ca.key"}) {
+      files_.push_back(file);
+    }
+    chain_file_ = server->chain_file;
+    key_file_ = server->private_key_file;
+  }
+
+  // TLS with a client CA and one caller allowed ClientAdmin by certificate and by token: valid.
+  clientreg::config::v1::ServerConfig Secured() {
+    clientreg::config::v1::ServerConfig config = DefaultServerConfig();
+    config.set_listen_address("0.0.0.0:50051");
+    config.mutable_tls()->set_certificate_chain_file(chain_file_);
+    config.mutable_tls()->set_private_key_file(key_file_);
+    config.mutable_tls()->set_client_ca_file(ca_file_);
+    clientreg::config::v1::CallerConfig& ops = *config.add_callers();
+    ops.set_name("ops");
+    ops.add_certificate_identities("ops.example.org");
+    ops.add_bearer_token_sha256(std::string(64, 'a'));
+    ops.add_services("clientreg.v1.ClientAdmin");
+    return config;
+  }
+
+  // Expects `config` to be refused with a message containing `field`.
+  static void ExpectRefused(const clientreg::config::v1::ServerConfig& config, const std::string& field) {
+    const absl::Status status = ValidateServerConfig(config);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+    EXPECT_NE(std::string(status.message()).find(field), std::string::npos) << status;
+  }
+
+  std::string ca_file_, chain_file_, key_file_;
+};
+
+TEST_F(ServerSecurityConfigTest, ASecuredConfigIsValid) {
+  EXPECT_OK(ValidateServerConfig(Secured()));
+  clientreg::config::v1::ServerConfig required = Secured();
+  required.mutable_tls()->set_require_client_certificate(true);
+  EXPECT_OK(ValidateServerConfig(required));
+  // Loopback without TLS may list callers with bearer credentials.
+  clientreg::config::v1::ServerConfig loopback = Secured();
+  loopback.set_listen_address("127.0.0.1:50051");
+  loopback.clear_tls();
+  loopback.mutable_callers(0)->clear_certificate_identities();
+  EXPECT_OK(ValidateServerConfig(loopback));
+}
+
+TEST_F(ServerSecurityConfigTest, ANonLocalListenerNeedsTls) {
+  clientreg::config::v1::ServerConfig config = DefaultServerConfig();
+  config.set_listen_address("0.0.0.0:50051");
+  ExpectRefused(config, "listen_address");
+  config.set_listen_address("10.1.2.3:50051");
+  ExpectRefused(config, "set tls");
+  config.set_listen_address("[::1]:50051");
+  EXPECT_OK(ValidateServerConfig(config));
+}
+
+TEST_F(ServerSecurityConfigTest, TlsFilesMustBeReadablePemOfTheirKind) {
+  clientreg::config::v1::ServerConfig config = Secured();
+  config.mutable_tls()->clear_private_key_file();
+  ExpectRefused(config, "private_key_file");
+  config = Secured();
+  config.mutable_tls()->set_certificate_chain_file(dir_ + "/missing.pem");
+  ExpectRefused(config, "tls.certificate_chain_file: cannot read");
+  config = Secured();
+  config.mutable_tls()->set_private_key_file(chain_file_);
+  ExpectRefused(config, "tls.private_key_file");
+  config = Secured();
+  config.mutable_tls()->set_client_ca_file(key_file_);
+  ExpectRefused(config, "tls.client_ca_file");
+  config = Secured();
+  config.mutable_tls()->clear_client_ca_file();
+  config.mutable_tls()->set_require_client_certificate(true);
+  ExpectRefused(config, "require_client_certificate needs tls.client_ca_file");
+}
+
+TEST_F(ServerSecurityConfigTest, CallersAreCheckedOneByOne) {
+  clientreg::config::v1::ServerConfig config = Secured();
+  config.clear_callers();
+  ExpectRefused(config, "callers is empty");
+
+  config = Secured();
+  config.mutable_callers(0)->clear_name();
+  ExpectRefused(config, "callers[0].name");
+  config = Secured();
+  *config.add_callers() = config.callers(0);
+  ExpectRefused(config, "callers[1].name \"ops\" is used twice");
+  config = Secured();
+  config.mutable_callers(0)->clear_certificate_identities();
+  config.mutable_callers(0)->clear_bearer_token_sha256();
+  ExpectRefused(config, "needs certificate_identities or bearer_token_sha256");
+  for (const std::string& digest :
+       {std::string(64, 'A'), std::string(63, 'a'), std::string(64, 'g'), std::string(63, 'a') + " "}) {
+    config = Secured();
+    config.mutable_callers(0)->set_bearer_token_sha256(0, digest);
+    ExpectRefused(config, "callers[0].bearer_token_sha256 must hold 64 lowercase hex digits");
+  }
+  config = Secured();
+  config.mutable_callers(0)->add_services("clientreg.v1.ClientAdmin.ListClients");
+  ExpectRefused(config, "callers[0].services: unknown service");
+  config = Secured();
+  config.mutable_callers(0)->add_services("grpc.health.v1.Health");
+  ExpectRefused(config, "unknown service");
+  config = Secured();
+  config.mutable_tls()->clear_client_ca_file();
+  ExpectRefused(config, "callers[0].certificate_identities needs tls.client_ca_file");
+  // One certificate or token must name one caller.
+  config = Secured();
+  *config.add_callers() = config.callers(0);
+  config.mutable_callers(1)->set_name("ops2");
+  config.mutable_callers(1)->clear_bearer_token_sha256();
+  ExpectRefused(config, "callers[1].certificate_identities: \"ops.example.org\" is listed twice");
+  config = Secured();
+  *config.add_callers() = config.callers(0);
+  config.mutable_callers(1)->set_name("ops2");
+  config.mutable_callers(1)->clear_certificate_identities();
+  ExpectRefused(config, "callers[1].bearer_token_sha256 lists a digest twice");
+}
+
+TEST_F(ServerSecurityConfigTest, FilesReadTheTlsAndCallersBlocks) {
+  const std::string path = Write("secured.textproto", absl::StrCat(R"(
+    listen_address: "0.0.0.0:50051"
+    tls {
+      certificate_chain_file: ")",
+                                                                   chain_file_, R"("
+      private_key_file: ")",
+                                                                   key_file_, R"("
+      client_ca_file: ")",
+                                                                   ca_file_, R"("
+      require_client_certificate: true
+    }
+    callers {
+      name: "gateway"
+      certificate_identities: "spiffe://example.org/gateway"
+      services: "clientreg.v1.ClientRegistration"
+    })"));
+  ASSERT_OK_AND_ASSIGN(const auto config, LoadServerConfig(path));
+  EXPECT_TRUE(config.tls().require_client_certificate());
+  ASSERT_EQ(config.callers_size(), 1);
+  EXPECT_EQ(config.callers(0).services(0), "clientreg.v1.ClientRegistration");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -29,8 +31,10 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "server/caller_authorizer.h"
 #include "server/client_admin.h"
 #include "server/client_admin_service.h"
+#include "server/server_config.h"
 #include "storage/client_store.h"
 #include "storage/rocksdb_client_store.h"
 #include "tests/status_matchers.h"
@@ -82,6 +86,34 @@ TEST(ParseInvocationTest, GlobalFlagsBeforeOrAfterTheCommand) {
     EXPECT_TRUE(invocation.json);
     EXPECT_EQ(invocation.timeout, std::chrono::milliseconds(2500));
   }
+}
+
+TEST(ParseInvocationTest, TlsAndCredentialFlags) {
+  ASSERT_OK_AND_ASSIGN(const Invocation plain, Parse({"list"}));
+  EXPECT_FALSE(plain.tls.has_value());
+  EXPECT_EQ(plain.token_file, "");
+  ASSERT_OK_AND_ASSIGN(const Invocation system_roots, Parse({"--tls", "list"}));
+  ASSERT_TRUE(system_roots.tls.has_value());
+  EXPECT_EQ(system_roots.tls->ca_file(), "");
+
+  ASSERT_OK_AND_ASSIGN(const Invocation full,
+                       Parse({"--server=clientreg.internal:50051", "--tls_ca=/ca.pem", "list", "--tls_cert=/c.pem",
+                              "--tls_key=/c.key", "--tls_server_name=server.test", "--token_file=/token"}));
+  ASSERT_TRUE(full.tls.has_value());
+  EXPECT_EQ(full.tls->ca_file(), "/ca.pem");
+  EXPECT_EQ(full.tls->certificate_chain_file(), "/c.pem");
+  EXPECT_EQ(full.tls->private_key_file(), "/c.key");
+  EXPECT_EQ(full.tls->server_name(), "server.test");
+  EXPECT_EQ(full.token_file, "/token");
+  EXPECT_EQ(full.authorization, "") << "read by RunAdminCli, never by parsing";
+
+  // A token may go to a loopback server in plain text.
+  ASSERT_OK_AND_ASSIGN(const Invocation local, Parse({"--token_file=/token", "list"}));
+  EXPECT_FALSE(local.tls.has_value());
+  EXPECT_EQ(Parse({"--server=10.0.0.5:50051", "--token_file=/token", "list"}).status().message(),
+            "--token_file is sent only over TLS or to a loopback server; add --tls_ca=FILE (or --tls) to reach "
+            "10.0.0.5:50051");
+  EXPECT_EQ(Parse({"--tls_cert=/c.pem", "list"}).status().message(), "--tls_cert and --tls_key go together");
 }
 
 TEST(ParseInvocationTest, ListFiltersPagingAndAll) {
@@ -197,6 +229,12 @@ TEST(ParseInvocationTest, RejectsMalformedCommandLines) {
       {"--timeout=1000000", "list"},
       {"--json", "--json", "list"},
       {"-x", "list"},
+      {"--tls=yes", "list"},
+      {"--tls_ca", "list"},
+      {"--tls_ca=", "list"},
+      {"--tls_key=/k", "list"},
+      {"--token_file=", "list"},
+      {"--token_file=/a", "--token_file=/b", "list"},
   };
   for (const std::vector<std::string>& args : bad) {
     SCOPED_TRACE(absl::StrJoin(args, " "));
@@ -282,6 +320,15 @@ TEST(RunAdminCliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(none.err, UsageText());
 }
 
+TEST(RunAdminCliTest, UnreadableTlsOrTokenFilesExitTwoBeforeConnecting) {
+  const CliResult ca = RunCli({"--tls_ca=/nonexistent/ca.pem", "list"});
+  EXPECT_EQ(ca.code, kExitUsage);
+  EXPECT_EQ(ca.err, "clientreg-admin: cannot read /nonexistent/ca.pem\n");
+  const CliResult token = RunCli({"--token_file=/nonexistent/token", "list"});
+  EXPECT_EQ(token.code, kExitUsage);
+  EXPECT_EQ(token.err, "clientreg-admin: --token_file: cannot read /nonexistent/token\n");
+}
+
 TEST(RunAdminCliTest, RefusedConnectionExitsThreeWithoutWaitingForTheTimeout) {
   // A bound socket that never listens refuses connections, and holding it keeps the port from being reused.
   const int socket_fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -316,7 +363,12 @@ class AdminCliTest : public ::testing::Test {
     server::ClientAdmin::Options options;
     options.server_key = kServerKey;
     admin_ = std::make_unique<server::ClientAdmin>(store_.get(), &clock_, nullptr, options);
-    service_ = std::make_unique<server::ClientAdminService>(admin_.get());
+    ASSERT_NO_FATAL_FAILURE(StartServer(&open_callers_));
+  }
+
+  // Serves ClientAdmin on a fresh loopback port to the callers `callers` allows.
+  void StartServer(const server::CallerAuthorizer* callers) {
+    service_ = std::make_unique<server::ClientAdminService>(admin_.get(), callers);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(service_.get());
@@ -375,6 +427,7 @@ class AdminCliTest : public ::testing::Test {
   }
 
   common::FakeClock clock_{kNow};
+  const server::CallerAuthorizer open_callers_{server::DefaultServerConfig()};
   std::string dir_;
   std::unique_ptr<storage::ClientStore> store_;
   std::unique_ptr<server::ClientAdmin> admin_;
@@ -672,6 +725,45 @@ TEST_F(AdminCliTest, BackupWritesAStoreThatOpensAndRefusesToOverwriteIt) {
   ASSERT_OK_AND_ASSIGN(const storage::ClientCounts counts, copy->CountClients());
   EXPECT_EQ(counts.active, 1);
   EXPECT_EQ(counts.disabled, 1);
+}
+
+// A loopback server that lists its callers: no token, an unknown one, or a caller not allowed ClientAdmin each
+// get exit 4 and a message saying what to do; the listed token gets the answer.
+TEST_F(AdminCliTest, RefusedCallerExitsFourAndTokenFileIsSent) {
+  StopServer();
+  clientreg::config::v1::ServerConfig config = server::DefaultServerConfig();
+  const auto add_caller = [&config](const std::string& name, const std::string& token, const std::string& service) {
+    clientreg::config::v1::CallerConfig& caller = *config.add_callers();
+    caller.set_name(name);
+    const absl::StatusOr<std::string> digest = common::Sha256(token);
+    caller.add_bearer_token_sha256(absl::BytesToHexString(digest.value_or("")));
+    caller.add_services(service);
+  };
+  add_caller("ops", "ops-token", "clientreg.v1.ClientAdmin");
+  add_caller("gateway", "gateway-token", "clientreg.v1.ClientRegistration");
+  const server::CallerAuthorizer callers(config);
+  ASSERT_NO_FATAL_FAILURE(StartServer(&callers));
+  Seed("client-a", "A");
+  const auto token_file = [this](const std::string& name, const std::string& token) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << token << "\n";
+    return "--token_file=" + path;
+  };
+
+  const CliResult anonymous = Run({"list"});
+  EXPECT_EQ(anonymous.code, kExitRefused);
+  EXPECT_THAT(anonymous.err, StartsWith("clientreg-admin: the server refused this caller: "));
+  EXPECT_THAT(anonymous.err, HasSubstr("(UNAUTHENTICATED); give --token_file=FILE"));
+
+  EXPECT_EQ(Run({token_file("wrong", "wrong-token"), "list"}).code, kExitRefused);
+
+  const CliResult gateway = Run({token_file("gateway", "gateway-token"), "get", "client-a"});
+  EXPECT_EQ(gateway.code, kExitRefused);
+  EXPECT_THAT(gateway.err, HasSubstr("caller \"gateway\" may not call clientreg.v1.ClientAdmin (PERMISSION_DENIED)"));
+
+  const CliResult ops = Run({token_file("ops", "ops-token"), "get", "client-a"});
+  EXPECT_EQ(ops.code, kExitOk) << ops.err;
+  EXPECT_THAT(ops.out, HasSubstr("client-a"));
 }
 
 TEST_F(AdminCliTest, StoppedServerIsUnreachable) {
