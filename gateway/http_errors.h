@@ -31,8 +31,11 @@ enum class RpcKind { kRegistration, kManagement };
 
 // The one mapping from a gRPC status of the server to HTTP (spec.md §9). The OAuth error code and field come from
 // the RegistrationError in the status details, never from the message. UNIMPLEMENTED gives a 405 without `Allow`:
-// only the router knows the endpoint's methods.
-HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind = RpcKind::kRegistration);
+// only the router knows the endpoint's methods. UNAUTHENTICATED is UnauthorizedResponse(token_presented): whether
+// the request carried an Authorization field, which only the router knows (the registration route forwards
+// requests without one, since only the server knows whether it wants an initial access token).
+HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind = RpcKind::kRegistration,
+                                   bool token_presented = true);
 
 }  // namespace clientreg::gateway
 

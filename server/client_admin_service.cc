@@ -47,4 +47,22 @@ grpc::Status ClientAdminService::Backup(grpc::ServerContext* /*context*/, const 
   return ToGrpcResponse(admin_->Backup(request->dir()), response);
 }
 
+grpc::Status ClientAdminService::CreateInitialAccessToken(grpc::ServerContext* /*context*/,
+                                                          const clientreg::v1::CreateInitialAccessTokenRequest* request,
+                                                          clientreg::v1::CreateInitialAccessTokenResponse* response) {
+  return ToGrpcResponse(tokens_->CreateToken(*request), response);
+}
+
+grpc::Status ClientAdminService::ListInitialAccessTokens(
+    grpc::ServerContext* /*context*/, const clientreg::v1::ListInitialAccessTokensRequest* /*request*/,
+    clientreg::v1::ListInitialAccessTokensResponse* response) {
+  return ToGrpcResponse(tokens_->ListTokens(), response);
+}
+
+grpc::Status ClientAdminService::RevokeInitialAccessToken(grpc::ServerContext* /*context*/,
+                                                          const clientreg::v1::RevokeInitialAccessTokenRequest* request,
+                                                          clientreg::v1::InitialAccessToken* response) {
+  return ToGrpcResponse(tokens_->RevokeToken(request->id()), response);
+}
+
 }  // namespace clientreg::server

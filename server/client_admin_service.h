@@ -3,16 +3,17 @@
 
 #include "clientreg/v1/admin.grpc.pb.h"
 #include "server/client_admin.h"
+#include "server/initial_access_tokens.h"
 
 namespace clientreg::server {
 
-// The gRPC face of ClientAdmin: each RPC calls the method of the same name, and its status goes through
-// ToGrpcStatus (NOT_FOUND, INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION, UNAVAILABLE as ClientAdmin
-// documents).
+// The gRPC face of ClientAdmin, and of InitialAccessTokens for the token RPCs: each RPC calls the method of the same
+// name (CreateToken, ListTokens, RevokeToken for the tokens), and its status goes through ToGrpcStatus (NOT_FOUND,
+// INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION, UNAVAILABLE as those classes document).
 class ClientAdminService final : public clientreg::v1::ClientAdmin::Service {
  public:
-  // `admin` must outlive the service.
-  explicit ClientAdminService(ClientAdmin* admin) : admin_(admin) {}
+  // `admin` and `tokens` must outlive the service.
+  ClientAdminService(ClientAdmin* admin, const InitialAccessTokens* tokens) : admin_(admin), tokens_(tokens) {}
 
   grpc::Status GetClient(grpc::ServerContext* context, const clientreg::v1::GetClientRequest* request,
                          clientreg::v1::ClientRecord* response) override;
@@ -28,9 +29,19 @@ class ClientAdminService final : public clientreg::v1::ClientAdmin::Service {
                                   clientreg::v1::RotateClientSecretResponse* response) override;
   grpc::Status Backup(grpc::ServerContext* context, const clientreg::v1::BackupRequest* request,
                       clientreg::v1::BackupResponse* response) override;
+  grpc::Status CreateInitialAccessToken(grpc::ServerContext* context,
+                                        const clientreg::v1::CreateInitialAccessTokenRequest* request,
+                                        clientreg::v1::CreateInitialAccessTokenResponse* response) override;
+  grpc::Status ListInitialAccessTokens(grpc::ServerContext* context,
+                                       const clientreg::v1::ListInitialAccessTokensRequest* request,
+                                       clientreg::v1::ListInitialAccessTokensResponse* response) override;
+  grpc::Status RevokeInitialAccessToken(grpc::ServerContext* context,
+                                        const clientreg::v1::RevokeInitialAccessTokenRequest* request,
+                                        clientreg::v1::InitialAccessToken* response) override;
 
  private:
   ClientAdmin* admin_;
+  const InitialAccessTokens* tokens_;
 };
 
 }  // namespace clientreg::server

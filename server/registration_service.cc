@@ -1,26 +1,41 @@
 #include "server/registration_service.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "server/grpc_status.h"
 
 namespace clientreg::server {
 
-RegistrationService::RegistrationService(const Registrar* registrar, const RegistrationManager* manager,
+RegistrationService::RegistrationService(const Registrar* registrar, const InitialAccessTokens* tokens,
+                                         const RegistrationManager* manager,
                                          clientreg::v1::ServerMetadata server_metadata, ServerMetrics* metrics)
-    : registrar_(registrar), manager_(manager), server_metadata_(std::move(server_metadata)), metrics_(metrics) {}
+    : registrar_(registrar),
+      tokens_(tokens),
+      manager_(manager),
+      server_metadata_(std::move(server_metadata)),
+      metrics_(metrics) {}
 
 grpc::ServerUnaryReactor* RegistrationService::Register(grpc::CallbackServerContext* context,
                                                         const clientreg::v1::RegisterRequest* request,
                                                         clientreg::v1::ClientInformation* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // `response` lives until Finish; `request` is not used after RegisterAsync returns.
-  registrar_->RegisterAsync(request->metadata(), [reactor, response, metrics = metrics_](
-                                                     absl::StatusOr<clientreg::v1::ClientInformation> result) {
+  auto finish = [reactor, response, metrics = metrics_](absl::StatusOr<clientreg::v1::ClientInformation> result) {
     if (metrics != nullptr)
       metrics->registrations.WithLabels({RegistrationOutcome(result.status().code())}).Increment();
     reactor->Finish(ToGrpcResponse(std::move(result), response));
-  });
+  };
+  // RFC 7591 §3 first: `grant->authenticated` tells a caller holding a valid initial access token from an anonymous
+  // one.
+  const absl::StatusOr<TokenGrant> grant = tokens_->Check(
+      request->has_initial_access_token() ? std::optional<std::string>(request->initial_access_token()) : std::nullopt);
+  if (!grant.ok()) {
+    finish(grant.status());
+    return reactor;
+  }
+  registrar_->RegisterAsync(request->metadata(), *grant, std::move(finish));
   return reactor;
 }
 

@@ -2,6 +2,7 @@
 #define CLIENTREG_SERVER_REGISTRATION_SERVICE_H_
 
 #include "clientreg/v1/registration.grpc.pb.h"
+#include "server/initial_access_tokens.h"
 #include "server/registrar.h"
 #include "server/registration_manager.h"
 #include "server/rpc_metrics.h"
@@ -17,9 +18,9 @@ namespace clientreg::server {
 class RegistrationService final : public clientreg::v1::ClientRegistration::WithCallbackMethod_Register<
                                       clientreg::v1::ClientRegistration::Service> {
  public:
-  // `registrar` and `manager` must outlive the service, and `metrics` too when set (it counts registrations by
-  // outcome). `server_metadata` is BuildServerMetadata(config).
-  RegistrationService(const Registrar* registrar, const RegistrationManager* manager,
+  // `registrar`, `tokens` (the initial access token check of Register) and `manager` must outlive the service, and
+  // `metrics` too when set (it counts registrations by outcome). `server_metadata` is BuildServerMetadata(config).
+  RegistrationService(const Registrar* registrar, const InitialAccessTokens* tokens, const RegistrationManager* manager,
                       clientreg::v1::ServerMetadata server_metadata, ServerMetrics* metrics = nullptr);
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
@@ -36,6 +37,7 @@ class RegistrationService final : public clientreg::v1::ClientRegistration::With
 
  private:
   const Registrar* registrar_;
+  const InitialAccessTokens* tokens_;
   const RegistrationManager* manager_;
   const clientreg::v1::ServerMetadata server_metadata_;
   ServerMetrics* const metrics_;

@@ -19,6 +19,7 @@
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "server/server_config.h"
 #include "server/server_metadata.h"
 #include "storage/rocksdb_client_store.h"
 
@@ -95,8 +96,11 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   manager_options.metrics = app->server_metrics_.get();
   app->registration_manager_ = std::make_unique<RegistrationManager>(
       app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()), std::move(manager_options));
+  ASSIGN_OR_RETURN(app->initial_access_tokens_,
+                   InitialAccessTokens::Create(app->store_.get(), clock, config.initial_access_tokens(), server_key));
   app->registration_service_ = std::make_unique<RegistrationService>(
-      app->registrar_.get(), app->registration_manager_.get(), BuildServerMetadata(config), app->server_metrics_.get());
+      app->registrar_.get(), app->initial_access_tokens_.get(), app->registration_manager_.get(),
+      BuildServerMetadata(config), app->server_metrics_.get());
 
   ClientAuthenticator::Options authenticator_options;
   authenticator_options.server_key = server_key;
@@ -112,7 +116,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   admin_options.max_list_page_size = config.max_list_page_size();
   app->client_admin_ =
       std::make_unique<ClientAdmin>(app->store_.get(), clock, app->authenticator_.get(), std::move(admin_options));
-  app->client_admin_service_ = std::make_unique<ClientAdminService>(app->client_admin_.get());
+  app->client_admin_service_ =
+      std::make_unique<ClientAdminService>(app->client_admin_.get(), app->initial_access_tokens_.get());
 
   // Lets grpcurl and grpc_cli discover the services; it must run before the builder is created to take effect.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -156,15 +161,19 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address()));
   }
   app->health_->Start(app->server_->GetHealthCheckService());
+
   if (!config.ops_listen_address().empty()) {
     const HealthMonitor* health = app->health_.get();
     ASSIGN_OR_RETURN(app->ops_,
                      common::StartOpsEndpoints(
                          config.ops_listen_address(), [health] { return health->Checks(); }, &app->metrics_));
   }
-  // The effective config holds no secret (the key is a file path), so operators see exactly what runs.
+  // The effective config, but for the static initial access tokens, holds no secret (the key is a file path), so
+  // operators see exactly what runs; those tokens are redacted.
   std::string effective_config;
-  if (!google::protobuf::util::MessageToJsonString(config, &effective_config).ok()) effective_config = "?";
+  if (!google::protobuf::util::MessageToJsonString(RedactedServerConfig(config), &effective_config).ok()) {
+    effective_config = "?";
+  }
   common::Log(common::LogLevel::kInfo, "server_started",
               {{"listen", config.listen_address()},
                {"port", std::to_string(app->port_)},

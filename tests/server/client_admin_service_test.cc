@@ -539,7 +539,9 @@ TEST_F(ClientAdminTest, RotateNeverLogsTheSecret) {
 TEST_F(ClientAdminTest, ServicesOverGrpc) {
   Store(MakeClient("c1"));
   AuthenticationService authentication(authenticator_.get());
-  ClientAdminService administration(admin_.get());
+  ASSERT_OK_AND_ASSIGN(const std::unique_ptr<InitialAccessTokens> tokens,
+                       InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
+  ClientAdminService administration(admin_.get(), tokens.get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -668,7 +670,9 @@ TEST_F(ClientAdminTest, BackupOverGrpc) {
   Store(MakeClient("c1"));
   Store(MakeClient("c2"));
   ASSERT_OK(admin_->DisableClient("c2").status());
-  ClientAdminService administration(admin_.get());
+  ASSERT_OK_AND_ASSIGN(const std::unique_ptr<InitialAccessTokens> tokens,
+                       InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
+  ClientAdminService administration(admin_.get(), tokens.get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

@@ -15,6 +15,7 @@
 #include "storage/rocksdb_client_store.h"
 #include "tests/server/store_fixture.h"
 #include "tests/status_matchers.h"
+#include "tests/support/concurrently.h"
 
 namespace clientreg::storage {
 namespace {
@@ -143,20 +144,14 @@ TEST_F(InitialAccessTokenStoreTest, ConcurrentLastUseRegistersExactlyOneClient) 
     ASSERT_OK(store_->CreateInitialAccessToken(MakeToken(token_id, 1)));
     std::atomic<int> created{0};
     std::atomic<int> refused{0};
-    std::latch start(kThreads);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kThreads; ++i) {
-      threads.emplace_back([&, i] {
-        start.arrive_and_wait();
-        const absl::Status status = CreateUsing(token_id + "-c" + std::to_string(i), token_id);
-        if (status.ok()) {
-          ++created;
-        } else if (absl::IsFailedPrecondition(status)) {
-          ++refused;
-        }
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
+    testing::RunConcurrently(kThreads, [&](int i) {
+      const absl::Status status = CreateUsing(token_id + "-c" + std::to_string(i), token_id);
+      if (status.ok()) {
+        ++created;
+      } else if (absl::IsFailedPrecondition(status)) {
+        ++refused;
+      }
+    });
     EXPECT_EQ(created.load(), 1);
     EXPECT_EQ(refused.load(), kThreads - 1);
     EXPECT_EQ(Uses(token_id), 1u);

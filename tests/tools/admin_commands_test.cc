@@ -316,7 +316,8 @@ class AdminCliTest : public ::testing::Test {
     server::ClientAdmin::Options options;
     options.server_key = kServerKey;
     admin_ = std::make_unique<server::ClientAdmin>(store_.get(), &clock_, nullptr, options);
-    service_ = std::make_unique<server::ClientAdminService>(admin_.get());
+    ASSERT_OK_AND_ASSIGN(tokens_, server::InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
+    service_ = std::make_unique<server::ClientAdminService>(admin_.get(), tokens_.get());
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(service_.get());
@@ -378,6 +379,7 @@ class AdminCliTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<storage::ClientStore> store_;
   std::unique_ptr<server::ClientAdmin> admin_;
+  std::unique_ptr<server::InitialAccessTokens> tokens_;
   std::unique_ptr<server::ClientAdminService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
