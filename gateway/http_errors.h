@@ -18,11 +18,11 @@ HttpResponse ErrorResponse(unsigned status, std::string_view error, std::string_
 // A 400 for a request the gateway itself refused (its JSON mapping), from the status's RegistrationError payload.
 HttpResponse ErrorResponseFromStatus(const absl::Status& status);
 
-// The 401 of RFC 6750 §3.1 for the RFC 7592 configuration endpoint: `WWW-Authenticate: Bearer
-// error="invalid_token"` when a token was presented, a bare `Bearer` challenge when none was (§3.1: no error code
-// then). The body and every other field are the same in both cases, so the responses differ only in the challenge,
-// and every invalid-token 401 is byte-identical whatever made the token invalid (spec.md §2.2), but for the fields
-// each response has of its own (Date, and the X-Request-Id the connection adds).
+// The 401 of RFC 6750 §3.1 for the RFC 7592 configuration endpoint and the RFC 7591 §3 initial access token:
+// `WWW-Authenticate: Bearer error="invalid_token"` when a token was presented, a bare `Bearer` challenge when none was
+// (§3.1: no error code then). The body and every other field are the same in both cases, so the responses differ only
+// in the challenge, and every invalid-token 401 is byte-identical whatever made the token invalid (spec.md §2.2), but
+// for the fields each response has of its own (Date, and the X-Request-Id the connection adds).
 HttpResponse UnauthorizedResponse(bool token_presented);
 
 // Which RPCs a status came from: NOT_FOUND means an unknown client on the management RPCs, which must look exactly
