@@ -60,7 +60,7 @@ HttpResponse RateLimitedResponse(const clientreg::v1::RegistrationError& detail)
 
 }  // namespace
 
-HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind) {
+HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind, bool token_presented) {
   clientreg::v1::RegistrationError detail;
   const bool has_detail = !status.error_details().empty() && detail.ParseFromString(status.error_details());
   switch (status.error_code()) {
@@ -70,9 +70,8 @@ HttpResponse ErrorResponseFromGrpc(const grpc::Status& status, RpcKind kind) {
       }
       return ErrorResponse(400, common::kInvalidRequest, "the request is invalid");
     case grpc::StatusCode::UNAUTHENTICATED:
-      // A token reached the server: the management routes answer a request without one themselves (the
-      // registration route forwards no initial access token yet).
-      return UnauthorizedResponse(/*token_presented=*/true);
+      // Nothing of the server's answer is passed on, so every invalid token gets the same bytes (spec.md §2.2).
+      return UnauthorizedResponse(token_presented);
     case grpc::StatusCode::NOT_FOUND:
       // OIDC Registration §4.4: an unknown client MUST NOT get a 404, and is no oracle for which ids exist.
       if (kind == RpcKind::kManagement) return UnauthorizedResponse(/*token_presented=*/true);

@@ -342,10 +342,16 @@ void Router::Register(HttpRequest request, Done done) const {
   }
   clientreg::v1::RegisterRequest rpc;
   *rpc.mutable_metadata() = *std::move(metadata);
-  registration_->Register(std::move(rpc), RegistrationClient::CallerContext{request.peer, request.request_id},
-                          [reply = std::move(reply)](grpc::Status status, clientreg::v1::ClientInformation info) {
-                            reply(status.ok() ? ClientInformationResponse(201, info) : ErrorResponseFromGrpc(status));
-                          });
+  // RFC 7591 §3: the initial access token, which only the server judges (its mode may ignore it). A field that holds
+  // no Bearer token goes as an empty one, which the server refuses like any wrong token.
+  const bool token_presented = request.has_authorization;
+  if (token_presented) rpc.set_initial_access_token(std::string(BearerToken(request.authorization).value_or("")));
+  registration_->Register(
+      std::move(rpc), RegistrationClient::CallerContext{request.peer, request.request_id},
+      [reply = std::move(reply), token_presented](grpc::Status status, clientreg::v1::ClientInformation info) {
+        reply(status.ok() ? ClientInformationResponse(201, info)
+                          : ErrorResponseFromGrpc(status, RpcKind::kRegistration, token_presented));
+      });
 }
 
 void Router::Manage(HttpRequest request, std::string_view client_id, Done done) const {

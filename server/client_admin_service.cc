@@ -59,4 +59,25 @@ grpc::Status ClientAdminService::Backup(grpc::ServerContext* context, const clie
   return ToGrpcResponse(admin_->Backup(request->dir()), response);
 }
 
+grpc::Status ClientAdminService::CreateInitialAccessToken(grpc::ServerContext* context,
+                                                          const clientreg::v1::CreateInitialAccessTokenRequest* request,
+                                                          clientreg::v1::CreateInitialAccessTokenResponse* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
+  return ToGrpcResponse(tokens_->CreateToken(*request), response);
+}
+
+grpc::Status ClientAdminService::ListInitialAccessTokens(
+    grpc::ServerContext* context, const clientreg::v1::ListInitialAccessTokensRequest* /*request*/,
+    clientreg::v1::ListInitialAccessTokensResponse* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
+  return ToGrpcResponse(tokens_->ListTokens(), response);
+}
+
+grpc::Status ClientAdminService::RevokeInitialAccessToken(grpc::ServerContext* context,
+                                                          const clientreg::v1::RevokeInitialAccessTokenRequest* request,
+                                                          clientreg::v1::InitialAccessToken* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
+  return ToGrpcResponse(tokens_->RevokeToken(request->id()), response);
+}
+
 }  // namespace clientreg::server

@@ -4,16 +4,19 @@
 #include "clientreg/v1/admin.grpc.pb.h"
 #include "server/caller_authorizer.h"
 #include "server/client_admin.h"
+#include "server/initial_access_tokens.h"
 
 namespace clientreg::server {
 
-// The gRPC face of ClientAdmin: each RPC calls the method of the same name, and its status goes through
-// ToGrpcStatus (NOT_FOUND, INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION, UNAVAILABLE as ClientAdmin
-// documents). Each first asks `callers` whether the caller may call ClientAdmin (UNAUTHENTICATED, PERMISSION_DENIED).
+// The gRPC face of ClientAdmin, and of InitialAccessTokens for the token RPCs: each RPC calls the method of the same
+// name (CreateToken, ListTokens, RevokeToken for the tokens), and its status goes through ToGrpcStatus (NOT_FOUND,
+// INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION, UNAVAILABLE as those classes document). Each first asks
+// `callers` whether the caller may call ClientAdmin (UNAUTHENTICATED, PERMISSION_DENIED).
 class ClientAdminService final : public clientreg::v1::ClientAdmin::Service {
  public:
-  // `admin` and `callers` must outlive the service.
-  ClientAdminService(ClientAdmin* admin, const CallerAuthorizer* callers) : admin_(admin), callers_(callers) {}
+  // `admin`, `tokens` and `callers` must outlive the service.
+  ClientAdminService(ClientAdmin* admin, const InitialAccessTokens* tokens, const CallerAuthorizer* callers)
+      : admin_(admin), tokens_(tokens), callers_(callers) {}
 
   grpc::Status GetClient(grpc::ServerContext* context, const clientreg::v1::GetClientRequest* request,
                          clientreg::v1::ClientRecord* response) override;
@@ -29,9 +32,19 @@ class ClientAdminService final : public clientreg::v1::ClientAdmin::Service {
                                   clientreg::v1::RotateClientSecretResponse* response) override;
   grpc::Status Backup(grpc::ServerContext* context, const clientreg::v1::BackupRequest* request,
                       clientreg::v1::BackupResponse* response) override;
+  grpc::Status CreateInitialAccessToken(grpc::ServerContext* context,
+                                        const clientreg::v1::CreateInitialAccessTokenRequest* request,
+                                        clientreg::v1::CreateInitialAccessTokenResponse* response) override;
+  grpc::Status ListInitialAccessTokens(grpc::ServerContext* context,
+                                       const clientreg::v1::ListInitialAccessTokensRequest* request,
+                                       clientreg::v1::ListInitialAccessTokensResponse* response) override;
+  grpc::Status RevokeInitialAccessToken(grpc::ServerContext* context,
+                                        const clientreg::v1::RevokeInitialAccessTokenRequest* request,
+                                        clientreg::v1::InitialAccessToken* response) override;
 
  private:
   ClientAdmin* admin_;
+  const InitialAccessTokens* tokens_;
   const CallerAuthorizer* callers_;
 };
 

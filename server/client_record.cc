@@ -18,6 +18,8 @@ clientreg::v1::ClientRecord MakeClientRecord(const clientreg::v1::StoredClient& 
   // A public client's stored expiry is meaningless; 0 keeps operators from reading it as a deadline.
   record.set_client_secret_expires_at(has_secret ? stored.client_secret_expires_at() : 0);
   record.set_version(stored.version());
+  record.set_initial_access_token_id(stored.initial_access_token_id());
+  record.set_initial_access_token_label(stored.initial_access_token_label());
   return record;
 }
 

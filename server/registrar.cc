@@ -1,6 +1,7 @@
 #include "server/registrar.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -45,13 +46,15 @@ struct Registrar::Pending {
   clientreg::v1::StoredClient stored;
   std::string client_secret;
   std::string registration_access_token;
+  // The use of a stored initial access token that the client's write consumes.
+  std::optional<storage::InitialAccessTokenUse> token_use;
 };
 
-absl::StatusOr<clientreg::v1::ClientInformation> Registrar::Register(
-    const clientreg::v1::ClientMetadata& requested) const {
+absl::StatusOr<clientreg::v1::ClientInformation> Registrar::Register(const clientreg::v1::ClientMetadata& requested,
+                                                                     const TokenGrant& grant) const {
   absl::StatusOr<clientreg::v1::ClientInformation> result;
   absl::Notification finished;
-  RegisterAsync(requested, [&](absl::StatusOr<clientreg::v1::ClientInformation> info) {
+  RegisterAsync(requested, grant, [&](absl::StatusOr<clientreg::v1::ClientInformation> info) {
     result = std::move(info);
     finished.Notify();
   });
@@ -59,9 +62,16 @@ absl::StatusOr<clientreg::v1::ClientInformation> Registrar::Register(
   return result;
 }
 
-void Registrar::RegisterAsync(const clientreg::v1::ClientMetadata& requested, RegisterDone done) const {
+void Registrar::RegisterAsync(const clientreg::v1::ClientMetadata& requested, const TokenGrant& grant,
+                              RegisterDone done) const {
   absl::StatusOr<clientreg::v1::ClientMetadata> metadata = validator_.Validate(requested);
   if (!metadata.ok()) return done(metadata.status());
+  if (grant.authenticated) {
+    // RFC 7591 §5: the whole request counts, the token included; its policy narrows what the metadata may ask for.
+    if (const absl::Status within = CheckTokenPolicy(grant.policy, requested, *metadata); !within.ok()) {
+      return done(within);
+    }
+  }
 
   auto pending = std::make_shared<Pending>();
   clientreg::v1::StoredClient& stored = pending->stored;
@@ -71,6 +81,12 @@ void Registrar::RegisterAsync(const clientreg::v1::ClientMetadata& requested, Re
   stored.set_state(clientreg::v1::StoredClient::STATE_ACTIVE);
   stored.set_origin(clientreg::v1::StoredClient::ORIGIN_DYNAMIC);
   stored.set_version(1);
+  if (grant.authenticated) {
+    // The label tells operators who invited the client; the token itself never reaches the record.
+    stored.set_initial_access_token_id(grant.token_id);
+    stored.set_initial_access_token_label(grant.label);
+    if (grant.counted) pending->token_use = storage::InitialAccessTokenUse{grant.token_id, now};
+  }
 
   if (UsesClientSecret(metadata->token_endpoint_auth_method())) {
     absl::StatusOr<IssuedCredential> secret = IssueCredential(options_.server_key);
@@ -94,14 +110,21 @@ void Registrar::Store(std::shared_ptr<Pending> pending, int attempt, RegisterDon
   pending->stored.set_client_id(*std::move(client_id));
   // `pending` is shared with the callback, which runs after CreateAsync has copied the record.
   clientreg::v1::StoredClient& stored = pending->stored;
+  const std::optional<storage::InitialAccessTokenUse> token_use = pending->token_use;
   store_->CreateAsync(
-      stored, [this, pending = std::move(pending), attempt, done = std::move(done)](absl::Status written) mutable {
+      stored, token_use,
+      [this, pending = std::move(pending), attempt, done = std::move(done)](absl::Status written) mutable {
         if (absl::IsAlreadyExists(written) && attempt + 1 < kMaxIdAttempts) {
           return Store(std::move(pending), attempt + 1, std::move(done));
         }
         // Overload, not a fault: the store refused before writing. One error line per refused request would only
         // add to the load (the gateway answers 503 with Retry-After either way).
         if (absl::IsResourceExhausted(written)) return done(absl::ResourceExhaustedError("the service is overloaded"));
+        // The token ran out (or was revoked or expired) between the check and the write: the same 401 as a token
+        // that was never valid (spec.md §1.2, no oracle).
+        if (absl::IsFailedPrecondition(written) && pending->token_use.has_value()) {
+          return done(InvalidInitialAccessToken());
+        }
         if (!written.ok()) {
           common::Log(common::LogLevel::kError, "register_write_failed", {{"error", std::string(written.message())}});
           // Whatever the store said, the client was not registered: the caller may retry (503, never 201).

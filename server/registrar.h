@@ -12,6 +12,7 @@
 #include "clientreg/v1/metadata.pb.h"
 #include "clientreg/v1/stored.pb.h"
 #include "common/clock.h"
+#include "server/initial_access_tokens.h"
 #include "server/metadata_validator.h"
 #include "storage/client_store.h"
 
@@ -34,20 +35,24 @@ class Registrar {
   // `store` and `clock` must outlive the Registrar.
   Registrar(storage::ClientStore* store, const common::Clock* clock, MetadataValidator validator, Options options);
 
-  // Registers a client: INVALID_ARGUMENT with a RegistrationError payload for bad metadata; RESOURCE_EXHAUSTED when
-  // the store has too many writes waiting (nothing was tried); UNAVAILABLE when the
-  // durable write failed (nothing was stored). On success the client is durable, and the answer carries the
-  // client_secret (for a secret-based auth method) and the registration access token in plaintext exactly this once,
-  // with registration_client_uri = RegistrationClientUri(issuer, client_id). The store keeps only their digests.
+  // Registers a client under `grant` (InitialAccessTokens::Check; the default is an open registration):
+  // INVALID_ARGUMENT with a RegistrationError payload for bad metadata, or for metadata outside the grant's token
+  // policy (CheckTokenPolicy); UNAUTHENTICATED (InvalidInitialAccessToken) when the grant's stored token was used up,
+  // revoked or expired by the time the client was written (nothing was stored); RESOURCE_EXHAUSTED when the store
+  // has too many writes waiting (nothing was tried); UNAVAILABLE when the durable write failed (nothing was
+  // stored). On success the client is durable, records the grant's token id and label, and one use of a counted
+  // token was consumed in the same write; the answer carries the client_secret (for a secret-based auth method) and
+  // the registration access token in plaintext exactly this once, with registration_client_uri =
+  // RegistrationClientUri(issuer, client_id). The store keeps only their digests.
   [[nodiscard]] absl::StatusOr<clientreg::v1::ClientInformation> Register(
-      const clientreg::v1::ClientMetadata& requested) const;
+      const clientreg::v1::ClientMetadata& requested, const TokenGrant& grant = TokenGrant()) const;
 
   // Register without waiting for the disk: validates and issues credentials on the caller's thread, then calls
   // `done` exactly once with what Register would return, on the store's thread once the write is durable (or at
-  // once on the caller's thread when the request fails before the write). `requested` is not used after this
-  // returns. `done` must not block.
+  // once on the caller's thread when the request fails before the write). `requested` and `grant` are not used
+  // after this returns. `done` must not block.
   using RegisterDone = std::function<void(absl::StatusOr<clientreg::v1::ClientInformation>)>;
-  void RegisterAsync(const clientreg::v1::ClientMetadata& requested, RegisterDone done) const;
+  void RegisterAsync(const clientreg::v1::ClientMetadata& requested, const TokenGrant& grant, RegisterDone done) const;
 
  private:
   struct Pending;

@@ -1,8 +1,12 @@
 #include "server/registration_service.h"
 
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
+#include "common/registration_error.h"
+#include "server/client_ip.h"
 #include "server/grpc_status.h"
 
 namespace clientreg::server {
@@ -12,14 +16,36 @@ constexpr std::string_view kService = clientreg::v1::ClientRegistration::service
 
 }  // namespace
 
-RegistrationService::RegistrationService(const Registrar* registrar, const RegistrationManager* manager,
-                                         const CallerAuthorizer* callers, clientreg::v1::ServerMetadata server_metadata,
-                                         ServerMetrics* metrics)
+RegistrationService::RegistrationService(const Registrar* registrar, const InitialAccessTokens* tokens,
+                                         const RegistrationManager* manager, const CallerAuthorizer* callers,
+                                         clientreg::v1::ServerMetadata server_metadata, ServerMetrics* metrics,
+                                         RateLimiter* limiter, ClientCap* cap)
     : registrar_(registrar),
+      tokens_(tokens),
       manager_(manager),
       callers_(callers),
       server_metadata_(std::move(server_metadata)),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      limiter_(limiter),
+      cap_(cap) {}
+
+absl::Status RegistrationService::CountRateLimited(absl::Status status) const {
+  if (!status.ok() && metrics_ != nullptr) {
+    const auto detail = common::GetRegistrationError(status);
+    metrics_->rate_limited.WithLabels({detail.has_value() ? detail->limit() : std::string("unknown")}).Increment();
+  }
+  return status;
+}
+
+absl::Status RegistrationService::AdmitTokenCheck(const std::optional<common::IpAddress>& client_ip) const {
+  if (limiter_ == nullptr) return absl::OkStatus();
+  return CountRateLimited(limiter_->AdmitTokenCheck(client_ip));
+}
+
+void RegistrationService::CountTokenCheck(const std::optional<common::IpAddress>& client_ip,
+                                          const absl::Status& checked) const {
+  if (limiter_ != nullptr && absl::IsUnauthenticated(checked)) limiter_->RecordFailedTokenCheck(client_ip);
+}
 
 grpc::ServerUnaryReactor* RegistrationService::Register(grpc::CallbackServerContext* context,
                                                         const clientreg::v1::RegisterRequest* request,
@@ -30,12 +56,48 @@ grpc::ServerUnaryReactor* RegistrationService::Register(grpc::CallbackServerCont
     return reactor;
   }
   // `response` lives until Finish; `request` is not used after RegisterAsync returns.
-  registrar_->RegisterAsync(request->metadata(), [reactor, response, metrics = metrics_](
-                                                     absl::StatusOr<clientreg::v1::ClientInformation> result) {
-    if (metrics != nullptr)
-      metrics->registrations.WithLabels({RegistrationOutcome(result.status().code())}).Increment();
+  auto finish = [reactor, response, metrics = metrics_](absl::StatusOr<clientreg::v1::ClientInformation> result) {
+    if (metrics != nullptr) metrics->registrations.WithLabels({RegistrationOutcome(result.status())}).Increment();
     reactor->Finish(ToGrpcResponse(std::move(result), response));
-  });
+  };
+  const std::optional<common::IpAddress> client_ip = ClientIpOf(*context, /*trust_gateway_metadata=*/true);
+  const bool token_presented = request->has_initial_access_token();
+  if (token_presented) {
+    if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) {
+      finish(std::move(budget));
+      return reactor;
+    }
+  }
+  // RFC 7591 §3 first: `grant->authenticated` tells a caller holding a valid initial access token from an anonymous
+  // one.
+  const absl::StatusOr<TokenGrant> grant =
+      tokens_->Check(token_presented ? std::optional<std::string>(request->initial_access_token()) : std::nullopt);
+  if (!grant.ok()) {
+    if (token_presented) CountTokenCheck(client_ip, grant.status());
+    finish(grant.status());
+    return reactor;
+  }
+  // A valid token is its own limit (its expiry and uses): the anonymous rate limits are for everyone else.
+  if (!grant->authenticated && limiter_ != nullptr) {
+    if (absl::Status limited =
+            CountRateLimited(limiter_->AdmitRegistration(client_ip, request->metadata().software_id()));
+        !limited.ok()) {
+      finish(std::move(limited));
+      return reactor;
+    }
+  }
+  if (cap_ != nullptr) {
+    if (absl::Status room = cap_->Admit(); !room.ok()) {
+      finish(std::move(room));
+      return reactor;
+    }
+  }
+  registrar_->RegisterAsync(
+      request->metadata(), *grant,
+      [finish = std::move(finish), cap = cap_](absl::StatusOr<clientreg::v1::ClientInformation> result) mutable {
+        if (result.ok() && cap != nullptr) cap->Created();
+        finish(std::move(result));
+      });
   return reactor;
 }
 
@@ -43,21 +105,33 @@ grpc::Status RegistrationService::GetRegistration(grpc::ServerContext* context,
                                                   const clientreg::v1::GetRegistrationRequest* request,
                                                   clientreg::v1::ClientInformation* response) {
   if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
-  return ToGrpcResponse(manager_->Get(*request), response);
+  const std::optional<common::IpAddress> client_ip = ClientIpOf(*context, /*trust_gateway_metadata=*/true);
+  if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return ToGrpcStatus(budget);
+  absl::StatusOr<clientreg::v1::ClientInformation> result = manager_->Get(*request);
+  CountTokenCheck(client_ip, result.status());
+  return ToGrpcResponse(std::move(result), response);
 }
 
 grpc::Status RegistrationService::UpdateRegistration(grpc::ServerContext* context,
                                                      const clientreg::v1::UpdateRegistrationRequest* request,
                                                      clientreg::v1::ClientInformation* response) {
   if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
-  return ToGrpcResponse(manager_->Update(*request), response);
+  const std::optional<common::IpAddress> client_ip = ClientIpOf(*context, /*trust_gateway_metadata=*/true);
+  if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return ToGrpcStatus(budget);
+  absl::StatusOr<clientreg::v1::ClientInformation> result = manager_->Update(*request);
+  CountTokenCheck(client_ip, result.status());
+  return ToGrpcResponse(std::move(result), response);
 }
 
 grpc::Status RegistrationService::DeleteRegistration(grpc::ServerContext* context,
                                                      const clientreg::v1::DeleteRegistrationRequest* request,
                                                      clientreg::v1::DeleteRegistrationResponse* /*response*/) {
   if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
-  return ToGrpcStatus(manager_->Delete(*request));
+  const std::optional<common::IpAddress> client_ip = ClientIpOf(*context, /*trust_gateway_metadata=*/true);
+  if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return ToGrpcStatus(budget);
+  const absl::Status result = manager_->Delete(*request);
+  CountTokenCheck(client_ip, result);
+  return ToGrpcStatus(result);
 }
 
 grpc::Status RegistrationService::GetServerMetadata(grpc::ServerContext* context,

@@ -3,6 +3,9 @@
 
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "server/caller_authorizer.h"
+#include "server/client_cap.h"
+#include "server/initial_access_tokens.h"
+#include "server/rate_limiter.h"
 #include "server/registrar.h"
 #include "server/registration_manager.h"
 #include "server/rpc_metrics.h"
@@ -13,16 +16,25 @@ namespace clientreg::server {
 // the caller may call ClientRegistration (UNAUTHENTICATED, PERMISSION_DENIED), then only converts the result with
 // ToGrpcStatus; the statuses are those documented on the logic classes.
 //
+// Between the two stand the policy checks. Register: a presented initial access token is checked first (a client IP
+// that spent its budget of failed token checks is refused before that); a caller without a valid token then meets
+// the rate limits (RESOURCE_EXHAUSTED, 429); and every caller the client cap (UNAVAILABLE, 503). The RFC 7592
+// methods: the budget of failed registration access token checks per client IP. The client IP is the gateway's
+// x-clientreg-peer (every caller allowed this service is a gateway, or a local process in an open local run), else
+// the gRPC peer.
+//
 // Register, the hot path, uses the callback API: it validates on the thread that read the call and is answered by
 // a committer thread of the store once its write is durable, so no thread waits for the disk per registration. The
 // management calls keep the synchronous API (a handler thread each, on the server's bounded thread quota).
 class RegistrationService final : public clientreg::v1::ClientRegistration::WithCallbackMethod_Register<
                                       clientreg::v1::ClientRegistration::Service> {
  public:
-  // `registrar`, `manager` and `callers` must outlive the service, and `metrics` too when set (it counts
-  // registrations by outcome). `server_metadata` is BuildServerMetadata(config).
-  RegistrationService(const Registrar* registrar, const RegistrationManager* manager, const CallerAuthorizer* callers,
-                      clientreg::v1::ServerMetadata server_metadata, ServerMetrics* metrics = nullptr);
+  // `registrar`, `tokens` (the initial access token check of Register), `manager` and `callers` must outlive the
+  // service, and so must `metrics` (registrations by outcome, rate limit refusals), `limiter` (rate limits) and `cap`
+  // (max_dynamic_clients) when set. `server_metadata` is BuildServerMetadata(config).
+  RegistrationService(const Registrar* registrar, const InitialAccessTokens* tokens, const RegistrationManager* manager,
+                      const CallerAuthorizer* callers, clientreg::v1::ServerMetadata server_metadata,
+                      ServerMetrics* metrics = nullptr, RateLimiter* limiter = nullptr, ClientCap* cap = nullptr);
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
                                      const clientreg::v1::RegisterRequest* request,
@@ -38,10 +50,20 @@ class RegistrationService final : public clientreg::v1::ClientRegistration::With
 
  private:
   const Registrar* registrar_;
+  const InitialAccessTokens* tokens_;
   const RegistrationManager* manager_;
+  // Counts a refusal of the rate limiter in the metrics, and hands it on.
+  absl::Status CountRateLimited(absl::Status status) const;
+  // RFC 7592 brute force: OK unless `client_ip` spent its budget of failed token checks.
+  absl::Status AdmitTokenCheck(const std::optional<common::IpAddress>& client_ip) const;
+  // Takes from that budget when `checked` is a refused token.
+  void CountTokenCheck(const std::optional<common::IpAddress>& client_ip, const absl::Status& checked) const;
+
   const CallerAuthorizer* callers_;
   const clientreg::v1::ServerMetadata server_metadata_;
   ServerMetrics* const metrics_;
+  RateLimiter* const limiter_;
+  ClientCap* const cap_;
 };
 
 }  // namespace clientreg::server

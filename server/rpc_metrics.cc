@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
+#include "common/registration_error.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/server_context.h"
 
@@ -98,8 +100,8 @@ class RpcMetricsInterceptorFactoryImpl final : public grpc::experimental::Server
 
 ServerMetrics::ServerMetrics(common::MetricsRegistry& registry)
     : registrations(registry.AddCounter("clientreg_registrations_total",
-                                        "Registrations (Register calls) by outcome: created, invalid, overloaded, "
-                                        "unavailable, error.",
+                                        "Registrations (Register calls) by outcome: created, invalid, unauthorized, "
+                                        "rate_limited, at_capacity, overloaded, unavailable, error.",
                                         {"outcome"})),
       rpc_duration(registry.AddHistogram("clientreg_rpc_duration_seconds",
                                          "Time from a gRPC call's arrival to its status, by method.",
@@ -114,18 +116,26 @@ ServerMetrics::ServerMetrics(common::MetricsRegistry& registry)
       caller_refusals(registry.AddCounter("clientreg_caller_refusals_total",
                                           "Calls refused for their caller by reason: unauthenticated (no known "
                                           "credential), permission_denied (a caller not allowed that service).",
-                                          {"reason"})) {}
+                                          {"reason"})),
+      rate_limited(registry.AddCounter("clientreg_rate_limited_total",
+                                       "Requests refused by a rate limit, by limit: per_client_ip, trusted_network, "
+                                       "per_software_id, global, failed_token_checks_per_client_ip.",
+                                       {"limit"})) {}
 
-const char* RegistrationOutcome(absl::StatusCode code) {
-  switch (code) {
+const char* RegistrationOutcome(const absl::Status& status) {
+  const std::optional<clientreg::v1::RegistrationError> detail = common::GetRegistrationError(status);
+  const std::string_view error = detail.has_value() ? std::string_view(detail->error()) : std::string_view();
+  switch (status.code()) {
     case absl::StatusCode::kOk:
       return "created";
     case absl::StatusCode::kInvalidArgument:
       return "invalid";
+    case absl::StatusCode::kUnauthenticated:
+      return "unauthorized";
     case absl::StatusCode::kResourceExhausted:
-      return "overloaded";
+      return error == common::kTooManyRequests ? "rate_limited" : "overloaded";
     case absl::StatusCode::kUnavailable:
-      return "unavailable";
+      return error == common::kTemporarilyUnavailable ? "at_capacity" : "unavailable";
     default:
       return "error";
   }

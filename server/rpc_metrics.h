@@ -16,7 +16,8 @@ namespace clientreg::server {
 struct ServerMetrics {
   explicit ServerMetrics(common::MetricsRegistry& registry);
 
-  // outcome: created, invalid, overloaded, unavailable, error.
+  // outcome: created, invalid, unauthorized (initial access token), rate_limited, at_capacity (max_dynamic_clients),
+  // overloaded, unavailable, error.
   common::CounterFamily& registrations;
   // method: the RPC's method name (Register, GetRegistration, ...).
   common::HistogramFamily& rpc_duration;
@@ -26,10 +27,12 @@ struct ServerMetrics {
   common::CounterFamily& registration_token_checks;
   // reason: unauthenticated, permission_denied (calls the CallerAuthorizer refused).
   common::CounterFamily& caller_refusals;
+  // limit: the rate limit that refused a request (RateLimiter).
+  common::CounterFamily& rate_limited;
 };
 
 // The outcome label of a finished registration.
-const char* RegistrationOutcome(absl::StatusCode code);
+const char* RegistrationOutcome(const absl::Status& status);
 
 // Times every call from its arrival to its status, into `rpc_duration` by method name for the methods of
 // `services` (fully qualified service names) and as method "other" for any other path a caller sends, and logs one

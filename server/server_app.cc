@@ -20,6 +20,7 @@
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "server/server_config.h"
 #include "server/server_metadata.h"
 #include "storage/rocksdb_client_store.h"
 
@@ -80,16 +81,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
   return grpc::SslServerCredentials(options);
 }
 
-// The config as the start log shows it. A bearer digest is cut to its first 8 hex digits, enough to tell which
-// credential is configured: a whole digest of a weak credential could be searched offline by anyone reading logs.
-clientreg::config::v1::ServerConfig LoggableConfig(const clientreg::config::v1::ServerConfig& config) {
-  clientreg::config::v1::ServerConfig loggable = config;
-  for (clientreg::config::v1::CallerConfig& caller : *loggable.mutable_callers()) {
-    for (std::string& digest : *caller.mutable_bearer_token_sha256()) digest = digest.substr(0, 8) + "...";
-  }
-  return loggable;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::config::v1::ServerConfig& config,
@@ -128,9 +119,13 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   app->registration_manager_ = std::make_unique<RegistrationManager>(
       app->store_.get(), clock, MetadataValidator(config.limits(), config.registration()), std::move(manager_options));
   app->callers_ = std::make_unique<CallerAuthorizer>(config, app->server_metrics_.get());
+  ASSIGN_OR_RETURN(app->initial_access_tokens_,
+                   InitialAccessTokens::Create(app->store_.get(), clock, config.initial_access_tokens(), server_key));
+  app->rate_limiter_ = std::make_unique<RateLimiter>(config.rate_limits(), *clock);
+  app->client_cap_ = std::make_unique<ClientCap>(config.max_dynamic_clients(), app->store_.get(), clock);
   app->registration_service_ = std::make_unique<RegistrationService>(
-      app->registrar_.get(), app->registration_manager_.get(), app->callers_.get(), BuildServerMetadata(config),
-      app->server_metrics_.get());
+      app->registrar_.get(), app->initial_access_tokens_.get(), app->registration_manager_.get(), app->callers_.get(),
+      BuildServerMetadata(config), app->server_metrics_.get(), app->rate_limiter_.get(), app->client_cap_.get());
 
   ClientAuthenticator::Options authenticator_options;
   authenticator_options.server_key = server_key;
@@ -147,7 +142,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   admin_options.max_list_page_size = config.max_list_page_size();
   app->client_admin_ =
       std::make_unique<ClientAdmin>(app->store_.get(), clock, app->authenticator_.get(), std::move(admin_options));
-  app->client_admin_service_ = std::make_unique<ClientAdminService>(app->client_admin_.get(), app->callers_.get());
+  app->client_admin_service_ = std::make_unique<ClientAdminService>(
+      app->client_admin_.get(), app->initial_access_tokens_.get(), app->callers_.get());
 
   // Lets grpcurl and grpc_cli discover the services; it must run before the builder is created to take effect.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -192,6 +188,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address()));
   }
   app->health_->Start(app->server_->GetHealthCheckService());
+
   if (!config.ops_listen_address().empty()) {
     const HealthMonitor* health = app->health_.get();
     ASSIGN_OR_RETURN(app->ops_,
@@ -205,10 +202,10 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
                   "local listener without tls and without callers: every local process may call every service, "
                   "ClientAdmin included"}});
   }
-  // The effective config holds no secret (the key is a file path, bearer credentials are shortened digests), so
-  // operators see exactly what runs.
+  // The effective config holds no secret (the key is a file path, static initial access tokens are redacted, bearer
+  // credentials are shortened digests), so operators see exactly what runs.
   std::string effective_config;
-  if (!google::protobuf::util::MessageToJsonString(LoggableConfig(config), &effective_config).ok()) {
+  if (!google::protobuf::util::MessageToJsonString(RedactedServerConfig(config), &effective_config).ok()) {
     effective_config = "?";
   }
   common::Log(common::LogLevel::kInfo, "server_started",

@@ -16,6 +16,7 @@
 #include "server/client_admin_service.h"
 #include "server/client_authenticator.h"
 #include "server/health_monitor.h"
+#include "server/initial_access_tokens.h"
 #include "server/registrar.h"
 #include "server/registration_manager.h"
 #include "server/registration_service.h"
@@ -74,7 +75,10 @@ class ServerApp {
   std::unique_ptr<CallerAuthorizer> callers_;
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<Registrar> registrar_;
+  std::unique_ptr<InitialAccessTokens> initial_access_tokens_;
   std::unique_ptr<RegistrationManager> registration_manager_;
+  std::unique_ptr<RateLimiter> rate_limiter_;
+  std::unique_ptr<ClientCap> client_cap_;
   std::unique_ptr<RegistrationService> registration_service_;
   std::unique_ptr<ClientAuthenticator> authenticator_;
   std::unique_ptr<AuthenticationService> authentication_service_;

@@ -16,6 +16,7 @@
 #include "common/proto_file.h"
 #include "common/status_macros.h"
 #include "common/tls_files.h"
+#include "server/initial_access_tokens.h"
 #include "server/rate_limiter.h"
 #include "server/registration_policy.h"
 
@@ -43,6 +44,7 @@ clientreg::config::v1::ServerConfig DefaultServerConfig() {
   failed_checks.set_refill_per_minute(20);
   config.mutable_rate_limits()->set_max_tracked_keys(100000);
   config.set_max_dynamic_clients(0);
+  config.mutable_initial_access_tokens()->set_mode("open");
   // Unset discovery endpoints derive from the issuer (AuthorizationEndpoint() and the others below).
   clientreg::config::v1::DiscoveryConfig& discovery = *config.mutable_discovery();
   discovery.mutable_subject_types_supported()->Add(std::string("public"));
@@ -166,6 +168,17 @@ absl::Status ValidateListenerSecurity(const clientreg::config::v1::ServerConfig&
 
 }  // namespace
 
+clientreg::config::v1::ServerConfig RedactedServerConfig(const clientreg::config::v1::ServerConfig& config) {
+  clientreg::config::v1::ServerConfig redacted = config;
+  for (auto& token : *redacted.mutable_initial_access_tokens()->mutable_static_tokens()) token.set_token("<redacted>");
+  // A full digest of a weak credential could be cracked by anyone who reads the log; eight hex digits still tell
+  // which credential a caller entry holds.
+  for (clientreg::config::v1::CallerConfig& caller : *redacted.mutable_callers()) {
+    for (std::string& digest : *caller.mutable_bearer_token_sha256()) digest = digest.substr(0, 8) + "...";
+  }
+  return redacted;
+}
+
 absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& config) {
   if (config.listen_address().empty()) return absl::InvalidArgumentError("listen_address must not be empty");
   if (config.data_dir().empty()) return absl::InvalidArgumentError("data_dir must not be empty");
@@ -194,6 +207,7 @@ absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& con
   RETURN_IF_ERROR(ValidateListenerSecurity(config));
   RETURN_IF_ERROR(common::ValidateMetadataLimits(config.limits()));
   RETURN_IF_ERROR(ValidateRateLimits(config.rate_limits()));
+  RETURN_IF_ERROR(ValidateInitialAccessTokensConfig(config.initial_access_tokens()));
   return ValidateRegistrationPolicy(config.registration());
 }
 

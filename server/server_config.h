@@ -21,6 +21,10 @@ std::string AuthorizationEndpoint(const clientreg::config::v1::ServerConfig& con
 std::string TokenEndpoint(const clientreg::config::v1::ServerConfig& config);
 std::string JwksUri(const clientreg::config::v1::ServerConfig& config);
 
+// `config` with every static initial access token replaced by "<redacted>" and every caller's bearer digest cut to
+// eight hex digits: what may be logged.
+clientreg::config::v1::ServerConfig RedactedServerConfig(const clientreg::config::v1::ServerConfig& config);
+
 // Rejects any value the server cannot honour; the message names the field.
 [[nodiscard]] absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& config);
 

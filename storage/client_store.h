@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,14 @@ namespace clientreg::storage {
 struct ClientCounts {
   int64_t active = 0;    // STATE_ACTIVE
   int64_t disabled = 0;  // STATE_DISABLED
+};
+
+// One use of a stored initial access token (RFC 7591 §3), consumed by a Create in the client's own write.
+struct InitialAccessTokenUse {
+  // StoredInitialAccessToken.id.
+  std::string token_id;
+  // Seconds since the epoch: a token whose expires_at is not after it is refused.
+  int64_t now = 0;
 };
 
 // Durable storage of registered clients. It stores serialized StoredClient records and knows no OAuth rules.
@@ -41,9 +50,20 @@ class ClientStore {
   // Create without waiting: `done` is called exactly once with what Create would return, on the store's own thread
   // once the write is durable (or at once, on the caller's thread, for an error found before writing). The store
   // copies what it needs of `client` before returning. `done` must not block: it may call CreateAsync again (e.g.
-  // to retry with another id), but not Create, Update or Delete, which wait for the store's own threads. The
-  // default runs Create on the caller's thread.
-  virtual void CreateAsync(const clientreg::v1::StoredClient& client, std::function<void(absl::Status)> done) {
+  // to retry with another id), but not Create, Update or Delete, which wait for the store's own threads.
+  void CreateAsync(const clientreg::v1::StoredClient& client, std::function<void(absl::Status)> done) {
+    CreateAsync(client, std::nullopt, std::move(done));
+  }
+
+  // CreateAsync that, when `use` is set, also consumes one use of that initial access token in the same durable
+  // write: its `uses` goes up by one with the client, or neither is written. The token's check and its count are
+  // atomic with every other use: of concurrent Creates using a token with n uses left, at most n succeed, wherever
+  // they are queued. FailedPrecondition, and no client written, if the token is not stored, is revoked, has
+  // expired (expires_at <= use.now) or is used up (max_uses > 0 and uses >= max_uses); the other errors are
+  // Create's. The default runs Create on the caller's thread and refuses any `use` (Unimplemented).
+  virtual void CreateAsync(const clientreg::v1::StoredClient& client, const std::optional<InitialAccessTokenUse>& use,
+                           std::function<void(absl::Status)> done) {
+    if (use.has_value()) return done(absl::UnimplementedError("this store keeps no initial access tokens"));
     done(Create(client));
   }
 
@@ -108,6 +128,29 @@ class ClientStore {
   // counted exactly when its change turns up. Unavailable while the store cannot open its database. Cheap enough
   // for every metrics scrape. Thread-safe.
   [[nodiscard]] virtual absl::StatusOr<ClientCounts> CountClients() const = 0;
+
+  // Initial access tokens (RFC 7591 §3). Stored apart from the clients, by id, with an index from their digest;
+  // neither a scan of the clients nor CountClients sees them. Checkpoint copies them with everything else.
+
+  // Writes a new token record in one durable write. InvalidArgument if its id or digest is empty; AlreadyExists if
+  // a token with that id or digest is stored; Unavailable if the write failed.
+  [[nodiscard]] virtual absl::Status CreateInitialAccessToken(const clientreg::v1::StoredInitialAccessToken& token) = 0;
+
+  // The token with digest `digest` (revoked, expired and used-up ones included: judging them is the caller's), or
+  // NotFound. The digest stays out of every message.
+  [[nodiscard]] virtual absl::StatusOr<clientreg::v1::StoredInitialAccessToken> FindInitialAccessToken(
+      std::string_view digest) const = 0;
+
+  // Every stored token, by id, over a consistent snapshot.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<clientreg::v1::StoredInitialAccessToken>> ListInitialAccessTokens()
+      const = 0;
+
+  // Marks the token revoked at `now` (seconds since the epoch) in one durable write, serialised with every Create
+  // that uses it: a Create acknowledged after this returns never used the token. A token already revoked is
+  // returned unchanged. NotFound if no token has id `id`; Unavailable if the write failed. Returns the record as
+  // stored.
+  [[nodiscard]] virtual absl::StatusOr<clientreg::v1::StoredInitialAccessToken> RevokeInitialAccessToken(
+      std::string_view id, int64_t now) = 0;
 
   // Writes a consistent snapshot of the whole store into the new directory `dir`: every column family, the count
   // keys with them, as of one moment (it holds every write acknowledged before the call, and of a write running

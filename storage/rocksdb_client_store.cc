@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -45,6 +46,7 @@ namespace clientreg::storage {
 namespace {
 
 using ::clientreg::v1::StoredClient;
+using ::clientreg::v1::StoredInitialAccessToken;
 
 absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 absl::string_view ToAbsl(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
@@ -90,7 +92,24 @@ class KeyLockTable {
 constexpr char kHealthProbeKey[] = "health_probe";
 
 // Column family handles in the order OpenDatabase opens them.
-enum HandleIndex : std::size_t { kDefault = 0, kClients, kTokenIndex, kAudit, kLastUsed, kHandleCount };
+enum HandleIndex : std::size_t {
+  kDefault = 0,
+  kClients,
+  kTokenIndex,
+  kAudit,
+  kLastUsed,
+  kInitialAccessTokens,
+  kHandleCount
+};
+
+// The keys of an initial access token in its column family.
+std::string TokenRecordKey(std::string_view id) { return absl::StrCat(kInitialAccessTokenRecordPrefix, ToAbsl(id)); }
+std::string TokenDigestKey(std::string_view digest) {
+  return absl::StrCat(kInitialAccessTokenDigestPrefix, ToAbsl(digest));
+}
+// A token's entry in the KeyLockTable, which otherwise holds client ids: the NUL keeps the two apart, since no
+// client id can hold one (the store takes any id, but the RPCs only ids that went through a URL or a flag).
+std::string TokenLockKey(std::string_view id) { return absl::StrCat(absl::string_view("\0iat/", 5), ToAbsl(id)); }
 
 // The states that ClientCounts counts: each with its key in the default column family and its ClientCounts field.
 struct CountedState {
@@ -142,6 +161,7 @@ struct OpenDb {
   rocksdb::ColumnFamilyHandle* clients() const { return handles[kClients]; }
   rocksdb::ColumnFamilyHandle* token_index() const { return handles[kTokenIndex]; }
   rocksdb::ColumnFamilyHandle* last_used() const { return handles[kLastUsed]; }
+  rocksdb::ColumnFamilyHandle* initial_access_tokens() const { return handles[kInitialAccessTokens]; }
 
   // FromRocksDbStatus, counting every error but NotFound in the store's error metric. Every RocksDB status the
   // store acts on goes through here.
@@ -302,6 +322,9 @@ absl::StatusOr<std::unique_ptr<OpenDb>> OpenDatabase(const std::string& path, ro
   // Absent from databases written before last-use tracking; create_missing_column_families adds it on their first
   // open, and every column family must be listed here, since DB::Open refuses a list that omits an existing one.
   column_families[kLastUsed] = {kLastUsedColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
+  // Likewise added later; read by point lookups on every registration that presents a token.
+  column_families[kInitialAccessTokens] = {kInitialAccessTokensColumnFamily,
+                                           ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
 
   auto open = std::make_unique<OpenDb>();
   open->path = path;
@@ -324,6 +347,8 @@ class RocksDbClientStore final : public ClientStore {
         block_cache_(std::move(block_cache)),
         db_(std::move(db)) {}
 
+  using ClientStore::CreateAsync;
+
   absl::Status Create(const StoredClient& client) override {
     absl::Status result;
     absl::Notification written;
@@ -335,12 +360,14 @@ class RocksDbClientStore final : public ClientStore {
     return result;
   }
 
-  void CreateAsync(const StoredClient& client, std::function<void(absl::Status)> done) override {
+  void CreateAsync(const StoredClient& client, const std::optional<InitialAccessTokenUse>& use,
+                   std::function<void(absl::Status)> done) override {
     if (client.client_id().empty()) return done(absl::InvalidArgumentError("client_id is empty"));
     absl::StatusOr<std::string> record = Serialize(client);
     if (!record.ok()) return done(record.status());
-    PendingCreate create{client.client_id(), *std::move(record), client.registration_access_token_digest(),
-                         client.state(), std::move(done)};
+    PendingCreate create{
+        client.client_id(), *std::move(record), client.registration_access_token_digest(), client.state(), use,
+        std::move(done)};
     if (!creates_.Submit(std::move(create))) {
       // Submit leaves `create` whole when it refuses it.
       return create.done(absl::ResourceExhaustedError("too many writes are waiting for the disk"));
@@ -521,6 +548,84 @@ class RocksDbClientStore final : public ClientStore {
     });
   }
 
+  absl::Status CreateInitialAccessToken(const StoredInitialAccessToken& token) override {
+    if (token.id().empty() || token.digest().empty()) {
+      return absl::InvalidArgumentError("an initial access token needs an id and a digest");
+    }
+    ASSIGN_OR_RETURN(const std::string record, SerializeToken(token));
+    const KeyLockTable::Lock lock(&key_locks_, TokenLockKey(token.id()));
+    return WriteBatchWithDb(
+        kSynced, "create initial access token", [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
+          const absl::StatusOr<StoredInitialAccessToken> existing = ReadTokenRecord(open, token.id());
+          if (existing.ok()) return absl::AlreadyExistsError(absl::StrCat("token ", token.id(), " already exists"));
+          if (!absl::IsNotFound(existing.status())) return existing.status();
+          // Digests are HMACs of 256-bit random tokens and never collide in practice; a token from a config file
+          // could be added twice, though, and a second index entry would orphan the first record.
+          std::string other;
+          const rocksdb::Status read = open.db->Get(rocksdb::ReadOptions(), open.initial_access_tokens(),
+                                                    TokenDigestKey(token.digest()), &other);
+          if (read.ok()) return absl::AlreadyExistsError("a token with this digest already exists");
+          if (!read.IsNotFound()) return open.Check(read, "read initial access token index");
+          RETURN_IF_ERROR(open.Check(batch.Put(open.initial_access_tokens(), TokenRecordKey(token.id()), record),
+                                     "batch initial access token"));
+          return open.Check(batch.Put(open.initial_access_tokens(), TokenDigestKey(token.digest()), token.id()),
+                            "batch initial access token index");
+        });
+  }
+
+  absl::StatusOr<StoredInitialAccessToken> FindInitialAccessToken(std::string_view digest) const override {
+    return WithDb([&](const OpenDb& open) -> absl::StatusOr<StoredInitialAccessToken> {
+      // Both reads from one snapshot: the index and the record it names were written together.
+      rocksdb::ManagedSnapshot snapshot(open.db.get());
+      rocksdb::ReadOptions options;
+      options.snapshot = snapshot.snapshot();
+      std::string id;
+      const rocksdb::Status status = open.db->Get(options, open.initial_access_tokens(), TokenDigestKey(digest), &id);
+      if (status.IsNotFound()) return absl::NotFoundError("no initial access token has this digest");
+      RETURN_IF_ERROR(open.Check(status, "read initial access token index"));
+      absl::StatusOr<StoredInitialAccessToken> token = ReadTokenRecord(open, id, options);
+      // An index entry without its record is corruption, not an unknown token.
+      if (absl::IsNotFound(token.status())) return open.Corrupt(absl::StrCat("token index names missing token ", id));
+      return token;
+    });
+  }
+
+  absl::StatusOr<std::vector<StoredInitialAccessToken>> ListInitialAccessTokens() const override {
+    return WithDb([&](const OpenDb& open) -> absl::StatusOr<std::vector<StoredInitialAccessToken>> {
+      rocksdb::ManagedSnapshot snapshot(open.db.get());
+      rocksdb::ReadOptions options;
+      options.snapshot = snapshot.snapshot();
+      const std::unique_ptr<rocksdb::Iterator> it(open.db->NewIterator(options, open.initial_access_tokens()));
+      const rocksdb::Slice prefix(kInitialAccessTokenRecordPrefix);
+      std::vector<StoredInitialAccessToken> tokens;
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        rocksdb::Slice id = it->key();
+        id.remove_prefix(prefix.size());
+        ASSIGN_OR_RETURN(StoredInitialAccessToken token, ParseTokenRecord(open, id.ToStringView(), it->value()));
+        tokens.push_back(std::move(token));
+      }
+      RETURN_IF_ERROR(open.Check(it->status(), "scan initial access tokens"));
+      return tokens;
+    });
+  }
+
+  absl::StatusOr<StoredInitialAccessToken> RevokeInitialAccessToken(std::string_view id, int64_t now) override {
+    // The lock CommitCreates takes for the token: no group is between reading and writing its count meanwhile.
+    const KeyLockTable::Lock lock(&key_locks_, TokenLockKey(id));
+    StoredInitialAccessToken revoked;
+    RETURN_IF_ERROR(WriteBatchWithDb(
+        kSynced, "revoke initial access token", [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
+          ASSIGN_OR_RETURN(revoked, ReadTokenRecord(open, id));
+          if (revoked.revoked()) return absl::OkStatus();
+          revoked.set_revoked(true);
+          revoked.set_revoked_at(now);
+          ASSIGN_OR_RETURN(const std::string record, SerializeToken(revoked));
+          return open.Check(batch.Put(open.initial_access_tokens(), TokenRecordKey(id), record),
+                            "batch initial access token");
+        }));
+    return revoked;
+  }
+
   absl::Status Checkpoint(const std::string& dir) override {
     // Under the shared lock: a reopen, which closes the database, waits until the checkpoint is written.
     return WithDb([&](const OpenDb& open) -> absl::Status {
@@ -552,6 +657,7 @@ class RocksDbClientStore final : public ClientStore {
     std::string record;
     std::string token_digest;
     StoredClient::State state;
+    std::optional<InitialAccessTokenUse> use;
     std::function<void(absl::Status)> done;
   };
 
@@ -560,13 +666,23 @@ class RocksDbClientStore final : public ClientStore {
   // the batch is durable. Ids drawn from the CSPRNG (128+ bits) never collide, but an id chosen by an operator, or
   // a retried Create racing its first attempt, could; of two Creates of one id, in a group or not, exactly one
   // succeeds. An id whose existence cannot be read fails alone; a failed write fails the whole group.
+  //
+  // The initial access tokens the group uses are held in key_locks_ too, as RevokeInitialAccessToken holds them, and
+  // their uses are counted one Create at a time in group order: a token with one use left lets exactly the first of
+  // its Creates through, and the count written with the group is the one after all of them.
   void CommitCreates(std::vector<PendingCreate>& group) {
     std::vector<absl::Status> results(group.size());
     absl::Status written;
     {
       std::vector<std::string> ids;
       ids.reserve(group.size());
-      for (const PendingCreate& create : group) ids.push_back(create.client_id);
+      for (const PendingCreate& create : group) {
+        ids.push_back(create.client_id);
+        if (create.use.has_value()) ids.push_back(TokenLockKey(create.use->token_id));
+      }
+      // Several Creates of a group may use one token; the table holds each key once.
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
       const KeyLockTable::Lock lock(&key_locks_, std::move(ids));
       CountDeltas deltas{};
       std::size_t batched = 0;
@@ -574,16 +690,27 @@ class RocksDbClientStore final : public ClientStore {
           kSynced, "write clients",
           [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
             absl::flat_hash_set<std::string_view> in_group;
+            // The tokens this group uses, as they will be once the group is written; read once each.
+            absl::flat_hash_map<std::string, TokenInGroup> tokens;
             for (std::size_t i = 0; i < group.size(); ++i) {
               const PendingCreate& create = group[i];
               absl::StatusOr<bool> exists = Exists(open, rocksdb::ReadOptions(), create.client_id);
-              if (exists.ok() && (*exists || !in_group.insert(create.client_id).second)) {
+              if (exists.ok() && (*exists || in_group.contains(create.client_id))) {
                 exists = absl::AlreadyExistsError(absl::StrCat("client ", create.client_id, " already exists"));
               }
               if (!exists.ok()) {
                 results[i] = exists.status();
                 continue;
               }
+              if (create.use.has_value()) {
+                auto [it, inserted] = tokens.try_emplace(create.use->token_id);
+                if (inserted) it->second.token = ReadTokenRecord(open, create.use->token_id);
+                if (const absl::Status used = UseToken(it->second, create.use->now); !used.ok()) {
+                  results[i] = used;
+                  continue;
+                }
+              }
+              in_group.insert(create.client_id);
               RETURN_IF_ERROR(
                   open.Check(batch.Put(open.clients(), create.client_id, create.record), "batch client record"));
               AddToCount(deltas, create.state, 1);
@@ -595,6 +722,12 @@ class RocksDbClientStore final : public ClientStore {
                                            "batch token index"));
               }
             }
+            for (const auto& [id, in_group] : tokens) {
+              if (in_group.used == 0) continue;
+              ASSIGN_OR_RETURN(const std::string record, SerializeToken(*in_group.token));
+              RETURN_IF_ERROR(
+                  open.Check(batch.Put(open.initial_access_tokens(), TokenRecordKey(id), record), "batch token use"));
+            }
             // A batch holding a Create is written next.
             if (batched > 0 && metrics_ != nullptr) metrics_->group_size.Observe(static_cast<double>(batched));
             return absl::OkStatus();
@@ -603,6 +736,62 @@ class RocksDbClientStore final : public ClientStore {
     }
     // After the locks are released: a callback may start another write of one of these ids.
     for (std::size_t i = 0; i < group.size(); ++i) group[i].done(results[i].ok() ? written : results[i]);
+  }
+
+  // A token that a group of Creates uses: as read, plus the uses its Creates have taken so far.
+  struct TokenInGroup {
+    absl::StatusOr<StoredInitialAccessToken> token = absl::NotFoundError("not read");
+    int used = 0;
+  };
+
+  // Takes one use of `in_group` for a Create at `now`: OK, and the count advanced, if the token can still register;
+  // FailedPrecondition if it is unknown, revoked, expired or used up; a read error as it came.
+  static absl::Status UseToken(TokenInGroup& in_group, int64_t now) {
+    if (absl::IsNotFound(in_group.token.status())) {
+      return absl::FailedPreconditionError("the initial access token is not stored");
+    }
+    if (!in_group.token.ok()) return in_group.token.status();
+    StoredInitialAccessToken& token = *in_group.token;
+    if (token.revoked()) return absl::FailedPreconditionError("the initial access token is revoked");
+    if (token.expires_at() != 0 && token.expires_at() <= now) {
+      return absl::FailedPreconditionError("the initial access token has expired");
+    }
+    if (token.max_uses() != 0 && token.uses() >= token.max_uses()) {
+      return absl::FailedPreconditionError("the initial access token is used up");
+    }
+    token.set_uses(token.uses() + 1);
+    ++in_group.used;
+    return absl::OkStatus();
+  }
+
+  static absl::StatusOr<std::string> SerializeToken(const StoredInitialAccessToken& token) {
+    std::string record;
+    if (!token.SerializeToString(&record)) {
+      return absl::InternalError(absl::StrCat("cannot serialize initial access token ", token.id()));
+    }
+    return record;
+  }
+
+  // The token stored under `id`, or NotFound; DataLoss for a record that does not parse or names another id.
+  static absl::StatusOr<StoredInitialAccessToken> ReadTokenRecord(const OpenDb& open, std::string_view id,
+                                                                  const rocksdb::ReadOptions& options = {}) {
+    rocksdb::PinnableSlice value;
+    const rocksdb::Status status = open.db->Get(options, open.initial_access_tokens(), TokenRecordKey(id), &value);
+    if (status.IsNotFound()) {
+      return absl::NotFoundError(absl::StrCat("initial access token ", ToAbsl(id), " not found"));
+    }
+    RETURN_IF_ERROR(open.Check(status, absl::StrCat("read initial access token ", ToAbsl(id))));
+    return ParseTokenRecord(open, id, value);
+  }
+
+  static absl::StatusOr<StoredInitialAccessToken> ParseTokenRecord(const OpenDb& open, std::string_view id,
+                                                                   const rocksdb::Slice& value) {
+    StoredInitialAccessToken token;
+    if (value.size() > static_cast<std::size_t>(INT_MAX) ||
+        !token.ParseFromArray(value.data(), static_cast<int>(value.size())) || token.id() != id) {
+      return open.Corrupt(absl::StrCat("stored initial access token ", ToAbsl(id), " is corrupt"));
+    }
+    return token;
   }
 
   // Runs `operation` on the open database under the shared lock. When a failed reopen left none, tries to open it

@@ -28,6 +28,12 @@ inline constexpr char kAuditColumnFamily[] = "audit";
 // Written without sync (see ClientStore::RecordLastUsed), only for stored clients, and deleted with the client.
 // Added after the first release: opening a database that lacks it creates it empty.
 inline constexpr char kLastUsedColumnFamily[] = "last_used";
+// Initial access tokens (ClientStore::CreateInitialAccessToken), two kinds of key: kInitialAccessTokenRecordPrefix +
+// id -> serialized clientreg.v1.StoredInitialAccessToken, and kInitialAccessTokenDigestPrefix + digest -> id. Added
+// after the first release, like last_used.
+inline constexpr char kInitialAccessTokensColumnFamily[] = "initial_access_tokens";
+inline constexpr char kInitialAccessTokenRecordPrefix[] = "t/";
+inline constexpr char kInitialAccessTokenDigestPrefix[] = "d/";
 
 // The default column family holds no client data. Under these keys, the number of stored clients in each state
 // (ClientStore::CountClients): a signed 64-bit integer, 8 bytes big-endian. A count changes only by merges of

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "clientreg/v1/admin.grpc.pb.h"
 #include "common/server_channel.h"
@@ -61,6 +62,17 @@ Commands:
       Issues a new client secret and prints it. It is shown only this once: store it now. The previous secret
       keeps working for SECONDS (default: the server's configured overlap, 0 unless configured); the output
       says until when.
+  iat create [--label=TEXT] [--expires-in=SECONDS] [--max-uses=N] [--allowed-redirect-hosts=HOST,...]
+             [--allowed-grant-types=TYPE,...] [--scope-ceiling="SCOPE ..."]
+      Creates an initial access token (RFC 7591 §3) and prints it with its id. The token is shown only this once:
+      the server keeps its digest alone. Default: no expiry, unlimited uses, no policy. A registration with the
+      token records its label. The policy flags narrow what such a registration may ask for: every redirect URI
+      host among HOSTs, every grant type among TYPEs, every requested scope token within the ceiling.
+      Flags may also be spelled with underscores (--max_uses=1).
+  iat list
+      Lists the initial access tokens (never the tokens themselves): the config file's first, then the stored ones.
+  iat revoke ID
+      Revokes a stored initial access token at once; registrations with it get 401 from then on.
   backup DIR
       Writes a consistent backup of the whole store into DIR while the server keeps serving. DIR is an absolute
       path on the server's machine; it must not exist yet, and its parent must. On the store's file system the
@@ -110,6 +122,7 @@ constexpr CommandName kCommandNames[] = {
     {"delete", Command::kDelete},
     {"rotate-secret", Command::kRotateSecret},
     {"backup", Command::kBackup},
+    {"iat", Command::kIat},
 };
 
 std::string_view NameOf(Command command) {
@@ -120,7 +133,8 @@ std::string_view NameOf(Command command) {
 }
 
 bool TakesClientId(Command command) {
-  return command != Command::kHelp && command != Command::kList && command != Command::kBackup;
+  return command != Command::kHelp && command != Command::kList && command != Command::kBackup &&
+         command != Command::kIat;
 }
 
 absl::Status UsageError(std::string_view message) { return absl::InvalidArgumentError(std::string(message)); }
@@ -149,6 +163,42 @@ absl::StatusOr<std::chrono::milliseconds> ParseTimeout(std::string_view value) {
   // At least 1 ms, so that a tiny positive value never becomes an already-expired deadline.
   return std::max(std::chrono::milliseconds(1),
                   std::chrono::milliseconds(static_cast<int64_t>(std::llround(seconds * 1000))));
+}
+
+// Applies one flag of `iat create` to `invocation.iat_create`. Names take dashes or underscores alike.
+absl::Status ApplyIatFlag(std::string_view raw_name, const std::optional<std::string_view>& value,
+                          Invocation& invocation) {
+  std::string name(raw_name);
+  std::replace(name.begin(), name.end(), '_', '-');
+  if (!value.has_value())
+    return UsageError(absl::StrCat(ToAbsl(raw_name), " needs a value: ", ToAbsl(raw_name), "=..."));
+  clientreg::v1::CreateInitialAccessTokenRequest& request = invocation.iat_create;
+  const auto list = [&](google::protobuf::RepeatedPtrField<std::string>* out) -> absl::Status {
+    for (const absl::string_view item : absl::StrSplit(ToAbsl(*value), ',', absl::SkipEmpty())) {
+      out->Add(std::string(item));
+    }
+    if (out->empty()) return UsageError(absl::StrCat(ToAbsl(raw_name), " needs at least one value"));
+    return absl::OkStatus();
+  };
+  invocation.iat_create_flags = true;
+  if (name == "--label") {
+    request.set_label(std::string(*value));
+  } else if (name == "--expires-in") {
+    ASSIGN_OR_RETURN(const uint64_t seconds, ParseUnsigned(raw_name, *value, std::numeric_limits<int64_t>::max()));
+    request.set_expires_in_seconds(static_cast<int64_t>(seconds));
+  } else if (name == "--max-uses") {
+    ASSIGN_OR_RETURN(const uint64_t uses, ParseUnsigned(raw_name, *value, std::numeric_limits<uint32_t>::max()));
+    request.set_max_uses(static_cast<uint32_t>(uses));
+  } else if (name == "--allowed-redirect-hosts") {
+    RETURN_IF_ERROR(list(request.mutable_policy()->mutable_allowed_redirect_hosts()));
+  } else if (name == "--allowed-grant-types") {
+    RETURN_IF_ERROR(list(request.mutable_policy()->mutable_allowed_grant_types()));
+  } else if (name == "--scope-ceiling") {
+    request.mutable_policy()->set_scope_ceiling(std::string(*value));
+  } else {
+    return UsageError(absl::StrCat("unknown flag ", ToAbsl(raw_name), " for 'iat'"));
+  }
+  return absl::OkStatus();
 }
 
 // Applies one command flag (`--name` with its value, if any) to `invocation`.
@@ -223,6 +273,7 @@ absl::Status ApplyCommandFlag(std::string_view name, const std::optional<std::st
       return absl::OkStatus();
     }
   }
+  if (invocation.command == Command::kIat) return ApplyIatFlag(name, value, invocation);
   if (invocation.command == Command::kRotateSecret && name == "--overlap") {
     ASSIGN_OR_RETURN(int64_t seconds, non_negative());
     invocation.overlap_seconds = seconds;
@@ -384,6 +435,10 @@ void WriteRecord(const ClientRecord& record, std::ostream& out) {
   block.Add("updated", FormatUnixTime(record.updated_at()));
   block.Add("last_used", TimeOrNever(record.last_used_at()));
   block.Add("version", absl::StrCat(record.version()));
+  if (!record.initial_access_token_id().empty()) {
+    block.Add("initial_access_token", absl::StrCat(TerminalSafe(record.initial_access_token_label()), " (id ",
+                                                   TerminalSafe(record.initial_access_token_id()), ")"));
+  }
   if (metadata.has_application_type()) block.Add("application_type", TerminalSafe(metadata.application_type()));
   if (metadata.has_software_id()) block.Add("software_id", TerminalSafe(metadata.software_id()));
   if (metadata.has_software_version()) block.Add("software_version", TerminalSafe(metadata.software_version()));
@@ -547,6 +602,92 @@ std::string* TlsFlagField(std::string_view name, Invocation& invocation) {
   return nullptr;
 }
 
+// `iat`'s subcommand and its ID, after the flags have been applied.
+absl::Status ParseIatArguments(const std::vector<std::string>& positional, Invocation& invocation) {
+  if (positional.empty()) return UsageError("'iat' needs a subcommand: create, list or revoke");
+  const std::string& action = positional[0];
+  const size_t wanted = action == "revoke" ? 2 : 1;
+  if (action == "create") {
+    invocation.iat_action = IatAction::kCreate;
+  } else if (action == "list") {
+    invocation.iat_action = IatAction::kList;
+  } else if (action == "revoke") {
+    invocation.iat_action = IatAction::kRevoke;
+  } else {
+    return UsageError(absl::StrCat("unknown 'iat' subcommand '", action, "' (create, list or revoke)"));
+  }
+  if (positional.size() != wanted || (wanted == 2 && positional[1].empty())) {
+    return UsageError(wanted == 2 ? "'iat revoke' needs exactly one ID"
+                                  : absl::StrCat("'iat ", action, "' takes no argument"));
+  }
+  if (wanted == 2) invocation.iat_id = positional[1];
+  if (invocation.iat_create_flags && invocation.iat_action != IatAction::kCreate) {
+    return UsageError(absl::StrCat("'iat ", action, "' takes no flags"));
+  }
+  return absl::OkStatus();
+}
+
+std::string DescribeToken(const clientreg::v1::InitialAccessToken& token) {
+  if (token.revoked()) return "revoked";
+  if (token.max_uses() != 0 && token.uses() >= token.max_uses()) return "used up";
+  return "active";
+}
+
+absl::Status RunIat(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out,
+                    std::ostream& err) {
+  using Stub = clientreg::v1::ClientAdmin::Stub;
+  switch (invocation.iat_action) {
+    case IatAction::kCreate: {
+      clientreg::v1::CreateInitialAccessTokenResponse response;
+      RETURN_IF_ERROR(Call(invocation, stub, &Stub::CreateInitialAccessToken, invocation.iat_create, &response));
+      if (invocation.json) {
+        RETURN_IF_ERROR(WriteJson(response, out));
+      } else {
+        const clientreg::v1::InitialAccessToken& token = response.token();
+        KeyValueBlock block;
+        block.Add("id", TerminalSafe(token.id()));
+        // Printed verbatim: the one value the operator must copy exactly, and the server generates it.
+        block.Add("initial_access_token", response.initial_access_token());
+        block.Add("label", TerminalSafe(token.label()));
+        block.Add("expires", TimeOrNever(token.expires_at()));
+        block.Add("max_uses", token.max_uses() == 0 ? "unlimited" : absl::StrCat(token.max_uses()));
+        block.Write(out);
+      }
+      err << kProgram << ": the initial access token is shown only this once; store it now\n";
+      return absl::OkStatus();
+    }
+    case IatAction::kList: {
+      clientreg::v1::ListInitialAccessTokensResponse response;
+      RETURN_IF_ERROR(Call(invocation, stub, &Stub::ListInitialAccessTokens,
+                           clientreg::v1::ListInitialAccessTokensRequest(), &response));
+      if (invocation.json) return WriteJson(response, out);
+      std::vector<std::vector<std::string>> rows = {{"ID", "LABEL", "STATE", "USES", "EXPIRES", "CREATED"}};
+      for (const clientreg::v1::InitialAccessToken& token : response.tokens()) {
+        rows.push_back(
+            {TerminalSafe(token.id()), token.label().empty() ? "-" : TerminalSafe(token.label(), kNameColumnChars),
+             token.from_config() ? "config" : DescribeToken(token),
+             token.from_config() ? "-"
+                                 : absl::StrCat(token.uses(), "/",
+                                                token.max_uses() == 0 ? "unlimited" : absl::StrCat(token.max_uses())),
+             TimeOrNever(token.expires_at()), token.from_config() ? "-" : FormatUnixTime(token.created_at())});
+      }
+      WriteTable(rows, out);
+      if (response.tokens_size() == 0) out << "(no initial access tokens)\n";
+      return absl::OkStatus();
+    }
+    case IatAction::kRevoke: {
+      clientreg::v1::RevokeInitialAccessTokenRequest request;
+      request.set_id(invocation.iat_id);
+      clientreg::v1::InitialAccessToken token;
+      RETURN_IF_ERROR(Call(invocation, stub, &Stub::RevokeInitialAccessToken, request, &token));
+      if (invocation.json) return WriteJson(token, out);
+      out << "initial access token '" << TerminalSafe(token.id()) << "' is revoked\n";
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string DescribeFailure(const Invocation& invocation, const absl::Status& status) {
   const std::string code = absl::StatusCodeToString(status.code());
   const std::string client = absl::StrCat("client '", TerminalSafe(invocation.client_id), "'");
@@ -563,6 +704,12 @@ std::string DescribeFailure(const Invocation& invocation, const absl::Status& st
       break;
     case Command::kBackup:
       action = absl::StrCat("backup to '", TerminalSafe(invocation.backup_dir), "'");
+      break;
+    case Command::kIat:
+      action = invocation.iat_action == IatAction::kCreate ? "iat create"
+               : invocation.iat_action == IatAction::kList
+                   ? "iat list"
+                   : absl::StrCat("iat revoke '", TerminalSafe(invocation.iat_id), "'");
       break;
     default:
       action = absl::StrCat(ToAbsl(NameOf(invocation.command)), " ", client);
@@ -674,6 +821,8 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
     }
     invocation.backup_dir = positional[0];
     if (!seen_flags.contains("--timeout")) invocation.timeout = kDefaultBackupTimeout;
+  } else if (invocation.command == Command::kIat) {
+    RETURN_IF_ERROR(ParseIatArguments(positional, invocation));
   } else if (TakesClientId(invocation.command)) {
     if (positional.size() != 1 || positional[0].empty()) {
       return UsageError(absl::StrCat("'", ToAbsl(NameOf(invocation.command)), "' needs exactly one CLIENT_ID"));
@@ -726,6 +875,9 @@ int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel
       break;
     case Command::kBackup:
       status = RunBackup(invocation, stub, out, err);
+      break;
+    case Command::kIat:
+      status = RunIat(invocation, stub, out, err);
       break;
     case Command::kHelp:
       break;

@@ -34,7 +34,10 @@ inline constexpr std::chrono::milliseconds kDefaultTimeout = std::chrono::second
 // backup's default instead: onto another file system the server copies every file of the store.
 inline constexpr std::chrono::milliseconds kDefaultBackupTimeout = std::chrono::minutes(10);
 
-enum class Command { kHelp, kList, kGet, kDisable, kEnable, kDelete, kRotateSecret, kBackup };
+enum class Command { kHelp, kList, kGet, kDisable, kEnable, kDelete, kRotateSecret, kBackup, kIat };
+
+// What `iat` does.
+enum class IatAction { kCreate, kList, kRevoke };
 
 // A parsed command line.
 struct Invocation {
@@ -60,6 +63,11 @@ struct Invocation {
   std::optional<int64_t> overlap_seconds;
   // backup: the directory to create, an absolute path on the server's machine.
   std::string backup_dir;
+  // iat: the subcommand; for create, the request its flags built; for revoke, the token id.
+  IatAction iat_action = IatAction::kList;
+  clientreg::v1::CreateInitialAccessTokenRequest iat_create;
+  bool iat_create_flags = false;
+  std::string iat_id;
 };
 
 // The text `clientreg-admin help` prints.

@@ -1,13 +1,17 @@
 // Registers clients, then reads every key and value of every RocksDB column family and every file of the data dir:
-// no issued client secret or registration access token may appear in plaintext (spec.md §7, checklist 70), while
-// its digest must (so the scan really sees the records).
+// no issued client secret, registration access token or initial access token may appear in plaintext (spec.md §7,
+// checklist 70), while its digest must (so the scan really sees the records).
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
 
+#include "clientreg/v1/admin.grpc.pb.h"
 #include "common/secrets.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -23,9 +27,28 @@ namespace {
 class SecretScanTest : public ServiceFixture {};
 
 TEST_F(SecretScanTest, NoPlaintextSecretInAnyKeyOrValue) {
+  server_config_.mutable_initial_access_tokens()->set_mode("optional");
   StartServer();
   StartGateway();
   std::vector<std::string> secrets;
+  // Initial access tokens, one of them used: its record and the client both hold only its digest and id.
+  const auto admin = clientreg::v1::ClientAdmin::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  for (int i = 0; i < 3; ++i) {
+    clientreg::v1::CreateInitialAccessTokenRequest request;
+    request.set_label("scan");
+    request.set_max_uses(2);
+    clientreg::v1::CreateInitialAccessTokenResponse created;
+    grpc::ClientContext context;
+    ASSERT_TRUE(admin->CreateInitialAccessToken(&context, request, &created).ok());
+    ASSERT_EQ(created.initial_access_token().size(), 43u);
+    secrets.push_back(created.initial_access_token());
+  }
+  const auto invited =
+      RoundTrip(http_port(), PostRequest("/oauth/register", R"({"redirect_uris":["https://c.example/cb"]})",
+                                         "application/json", "Authorization: Bearer " + secrets.front() + "\r\n"));
+  ASSERT_TRUE(invited.has_value());
+  ASSERT_EQ(invited->status, 201);
   for (int i = 0; i < 25; ++i) {
     const char* method = i % 2 == 0 ? "client_secret_basic" : "client_secret_post";
     const auto response = RoundTrip(

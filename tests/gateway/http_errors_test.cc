@@ -63,5 +63,25 @@ TEST(ErrorResponseFromGrpcTest, AnExplainedUnavailableKeepsItsWordsAndRetryAfter
   EXPECT_NE(response.body.find("maximum of 10 registered clients"), std::string::npos);
 }
 
+// RFC 6750 §3.1 on the registration route: the challenge says whether a token came; nothing else differs, and the
+// server's message never shows.
+TEST(ErrorResponseFromGrpcTest, UnauthenticatedChallengeFollowsWhetherATokenWasPresented) {
+  const grpc::Status refused(grpc::StatusCode::UNAUTHENTICATED, "the initial access token is invalid");
+  const HttpResponse missing = ErrorResponseFromGrpc(refused, RpcKind::kRegistration, /*token_presented=*/false);
+  const HttpResponse invalid = ErrorResponseFromGrpc(refused, RpcKind::kRegistration, /*token_presented=*/true);
+  EXPECT_EQ(missing.status, 401u);
+  EXPECT_EQ(HeaderOf(missing, "WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(invalid.status, 401u);
+  EXPECT_EQ(HeaderOf(invalid, "WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+  EXPECT_EQ(missing.body, invalid.body);
+  EXPECT_EQ(invalid.body.find("initial access token"), std::string::npos);
+  // Another message from the server changes nothing.
+  EXPECT_EQ(
+      ErrorResponseFromGrpc(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "an initial access token is required"),
+                            RpcKind::kRegistration, true)
+          .body,
+      invalid.body);
+}
+
 }  // namespace
 }  // namespace clientreg::gateway

@@ -541,7 +541,9 @@ TEST_F(ClientAdminTest, ServicesOverGrpc) {
   Store(MakeClient("c1"));
   const CallerAuthorizer open(DefaultServerConfig());
   AuthenticationService authentication(authenticator_.get(), &open);
-  ClientAdminService administration(admin_.get(), &open);
+  ASSERT_OK_AND_ASSIGN(const std::unique_ptr<InitialAccessTokens> tokens,
+                       InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
+  ClientAdminService administration(admin_.get(), tokens.get(), &open);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -671,7 +673,9 @@ TEST_F(ClientAdminTest, BackupOverGrpc) {
   Store(MakeClient("c2"));
   ASSERT_OK(admin_->DisableClient("c2").status());
   const CallerAuthorizer open(DefaultServerConfig());
-  ClientAdminService administration(admin_.get(), &open);
+  ASSERT_OK_AND_ASSIGN(const std::unique_ptr<InitialAccessTokens> tokens,
+                       InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
+  ClientAdminService administration(admin_.get(), tokens.get(), &open);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

@@ -33,12 +33,16 @@
 #include "server/server_config.h"
 #include "server/server_metadata.h"
 #include "storage/rocksdb_client_store.h"
+#include "tests/server/status_details.h"
 #include "tests/server/store_fixture.h"
 #include "tests/status_matchers.h"
 
 namespace clientreg::server {
 namespace {
 
+using ::clientreg::testing::ErrorCode;
+using ::clientreg::testing::ErrorField;
+using ::clientreg::testing::WireForm;
 using ::clientreg::v1::ClientInformation;
 using ::clientreg::v1::ClientMetadata;
 using ::clientreg::v1::DeleteRegistrationRequest;
@@ -53,23 +57,6 @@ using ::testing::Not;
 
 constexpr int64_t kNow = 1'700'000'000;
 constexpr char kIssuer[] = "https://auth.example.com/t1";
-
-// What a client sees of a failure: the gRPC code, message and serialized details, exactly what the gateway turns
-// into the HTTP answer.
-std::tuple<int, std::string, std::string> WireForm(const absl::Status& status) {
-  const grpc::Status wire = ToGrpcStatus(status);
-  return {static_cast<int>(wire.error_code()), wire.error_message(), wire.error_details()};
-}
-
-std::string ErrorCode(const absl::Status& status) {
-  const auto detail = common::GetRegistrationError(status);
-  return detail.has_value() ? detail->error() : std::string();
-}
-
-std::string ErrorField(const absl::Status& status) {
-  const auto detail = common::GetRegistrationError(status);
-  return detail.has_value() ? detail->error_field() : std::string();
-}
 
 ClientMetadata AppMetadata() {
   ClientMetadata metadata;
@@ -644,7 +631,10 @@ TEST_F(RegistrationManagerTest, RegisterRetriesIdCollisionsAndReportsOverloadAnd
 
 TEST_F(RegistrationManagerTest, ServiceAnswersWithGrpcStatusesAndDetails) {
   const CallerAuthorizer open(config_);
-  RegistrationService service(registrar_.get(), manager_.get(), &open, BuildServerMetadata(config_));
+  ASSERT_OK_AND_ASSIGN(
+      const std::unique_ptr<InitialAccessTokens> tokens,
+      InitialAccessTokens::Create(store_.get(), &clock_, config_.initial_access_tokens(), server_key_));
+  RegistrationService service(registrar_.get(), tokens.get(), manager_.get(), &open, BuildServerMetadata(config_));
   // Register is a callback method, called over real gRPC in the e2e and ServerApp tests.
   const ClientInformation info = Register();
 

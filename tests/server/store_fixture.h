@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -94,7 +95,15 @@ class ForwardingClientStore : public storage::ClientStore {
   // `store` must outlive this one.
   explicit ForwardingClientStore(storage::ClientStore* store) : store_(store) {}
 
+  using storage::ClientStore::CreateAsync;
+
   absl::Status Create(const clientreg::v1::StoredClient& client) override { return store_->Create(client); }
+  void CreateAsync(const clientreg::v1::StoredClient& client, const std::optional<storage::InitialAccessTokenUse>& use,
+                   std::function<void(absl::Status)> done) override {
+    // A token use must be counted by the real store; without one, Create stays the call tests override.
+    if (use.has_value()) return store_->CreateAsync(client, use, std::move(done));
+    done(Create(client));
+  }
   absl::StatusOr<clientreg::v1::StoredClient> Get(std::string_view client_id) const override {
     return store_->Get(client_id);
   }
@@ -124,6 +133,20 @@ class ForwardingClientStore : public storage::ClientStore {
   absl::Status CheckHealth() override { return store_->CheckHealth(); }
   absl::StatusOr<storage::ClientCounts> CountClients() const override { return store_->CountClients(); }
   absl::Status Checkpoint(const std::string& dir) override { return store_->Checkpoint(dir); }
+  absl::Status CreateInitialAccessToken(const clientreg::v1::StoredInitialAccessToken& token) override {
+    return store_->CreateInitialAccessToken(token);
+  }
+  absl::StatusOr<clientreg::v1::StoredInitialAccessToken> FindInitialAccessToken(
+      std::string_view digest) const override {
+    return store_->FindInitialAccessToken(digest);
+  }
+  absl::StatusOr<std::vector<clientreg::v1::StoredInitialAccessToken>> ListInitialAccessTokens() const override {
+    return store_->ListInitialAccessTokens();
+  }
+  absl::StatusOr<clientreg::v1::StoredInitialAccessToken> RevokeInitialAccessToken(std::string_view id,
+                                                                                   int64_t now) override {
+    return store_->RevokeInitialAccessToken(id, now);
+  }
 
  protected:
   storage::ClientStore* store() const { return store_; }

@@ -43,6 +43,7 @@ namespace clientreg::tools {
 namespace {
 
 using ::clientreg::v1::StoredClient;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -254,6 +255,36 @@ TEST(ParseInvocationTest, ErrorsNameTheProblem) {
 
 // --- Output helpers ---
 
+TEST(ParseInvocationTest, IatSubcommandsAndCreateFlags) {
+  ASSERT_OK_AND_ASSIGN(const Invocation create,
+                       Parse({"iat", "create", "--label=partner", "--expires-in=3600", "--max_uses=1",
+                              "--allowed-redirect-hosts=a.example,b.example",
+                              "--allowed_grant_types=authorization_code", "--scope-ceiling=read write"}));
+  EXPECT_EQ(create.command, Command::kIat);
+  EXPECT_EQ(create.iat_action, IatAction::kCreate);
+  EXPECT_EQ(create.iat_create.label(), "partner");
+  EXPECT_EQ(create.iat_create.expires_in_seconds(), 3600);
+  EXPECT_EQ(create.iat_create.max_uses(), 1u);
+  EXPECT_THAT(create.iat_create.policy().allowed_redirect_hosts(), ElementsAre("a.example", "b.example"));
+  EXPECT_THAT(create.iat_create.policy().allowed_grant_types(), ElementsAre("authorization_code"));
+  EXPECT_EQ(create.iat_create.policy().scope_ceiling(), "read write");
+  ASSERT_OK_AND_ASSIGN(const Invocation revoke, Parse({"iat", "revoke", "abc"}));
+  EXPECT_EQ(revoke.iat_action, IatAction::kRevoke);
+  EXPECT_EQ(revoke.iat_id, "abc");
+  ASSERT_OK_AND_ASSIGN(const Invocation list, Parse({"--json", "iat", "list"}));
+  EXPECT_EQ(list.iat_action, IatAction::kList);
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{{"iat"},
+                                                                                   {"iat", "burn"},
+                                                                                   {"iat", "revoke"},
+                                                                                   {"iat", "list", "x"},
+                                                                                   {"iat", "list", "--label=x"},
+                                                                                   {"iat", "create", "--max-uses=-1"},
+                                                                                   {"iat", "create", "--colour=red"},
+                                                                                   {"iat", "create", "--label"}}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(Parse(bad).status())) << absl::StrJoin(bad, " ");
+  }
+}
+
 TEST(FormatUnixTimeTest, UtcIso8601) {
   EXPECT_EQ(FormatUnixTime(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(FormatUnixTime(kNow), "2023-11-14T22:13:20Z");
@@ -363,12 +394,13 @@ class AdminCliTest : public ::testing::Test {
     server::ClientAdmin::Options options;
     options.server_key = kServerKey;
     admin_ = std::make_unique<server::ClientAdmin>(store_.get(), &clock_, nullptr, options);
+    ASSERT_OK_AND_ASSIGN(tokens_, server::InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
     ASSERT_NO_FATAL_FAILURE(StartServer(&open_callers_));
   }
 
   // Serves ClientAdmin on a fresh loopback port to the callers `callers` allows.
   void StartServer(const server::CallerAuthorizer* callers) {
-    service_ = std::make_unique<server::ClientAdminService>(admin_.get(), callers);
+    service_ = std::make_unique<server::ClientAdminService>(admin_.get(), tokens_.get(), callers);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(service_.get());
@@ -431,6 +463,7 @@ class AdminCliTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<storage::ClientStore> store_;
   std::unique_ptr<server::ClientAdmin> admin_;
+  std::unique_ptr<server::InitialAccessTokens> tokens_;
   std::unique_ptr<server::ClientAdminService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
@@ -660,6 +693,64 @@ TEST_F(AdminCliTest, RotateSecretPrintsTheNewSecretOnce) {
     ASSERT_EQ(later.code, kExitOk) << later.err;
     EXPECT_THAT(later.out, Not(HasSubstr(secret)));
   }
+}
+
+TEST_F(AdminCliTest, IatCreatePrintsTheTokenOnceAndListAndRevokeNeverDo) {
+  const CliResult created = Run({"iat", "create", "--label=partner", "--max-uses=2", "--scope-ceiling=read"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  const std::vector<std::string> lines = Lines(created.out);
+  ASSERT_EQ(lines.size(), 5u) << created.out;
+  const std::string id_prefix = "id:                   ";
+  const std::string token_prefix = "initial_access_token: ";
+  ASSERT_THAT(lines[0], StartsWith(id_prefix));
+  ASSERT_THAT(lines[1], StartsWith(token_prefix));
+  const std::string id = lines[0].substr(id_prefix.size());
+  const std::string token = lines[1].substr(token_prefix.size());
+  EXPECT_EQ(token.size(), 43u);
+  EXPECT_EQ(lines[2], "label:                partner");
+  EXPECT_EQ(lines[3], "expires:              never");
+  EXPECT_EQ(lines[4], "max_uses:             2");
+  EXPECT_EQ(created.err, "clientreg-admin: the initial access token is shown only this once; store it now\n");
+  // The printed token is the one stored (as its digest).
+  ASSERT_OK_AND_ASSIGN(const std::string digest, common::HmacSha256(kServerKey, token));
+  ASSERT_OK_AND_ASSIGN(const clientreg::v1::StoredInitialAccessToken stored, store_->FindInitialAccessToken(digest));
+  EXPECT_EQ(stored.id(), id);
+  EXPECT_EQ(stored.policy().scope_ceiling(), "read");
+
+  const CliResult listed = Run({"iat", "list"});
+  ASSERT_EQ(listed.code, kExitOk) << listed.err;
+  ASSERT_EQ(Lines(listed.out).size(), 2u) << listed.out;
+  EXPECT_THAT(Lines(listed.out)[0], StartsWith("ID"));
+  EXPECT_THAT(Lines(listed.out)[1], StartsWith(id));
+  EXPECT_THAT(Lines(listed.out)[1], HasSubstr("active"));
+  EXPECT_THAT(Lines(listed.out)[1], HasSubstr("0/2"));
+  const CliResult json = Run({"--json", "iat", "list"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"label\":\"partner\""));
+
+  const CliResult revoked = Run({"iat", "revoke", id});
+  ASSERT_EQ(revoked.code, kExitOk) << revoked.err;
+  EXPECT_EQ(revoked.out, "initial access token '" + id + "' is revoked\n");
+  EXPECT_THAT(Run({"iat", "list"}).out, HasSubstr("revoked"));
+  for (const CliResult& later : {listed, json, revoked}) EXPECT_THAT(later.out, Not(HasSubstr(token)));
+
+  const CliResult unknown = Run({"iat", "revoke", "nope"});
+  EXPECT_EQ(unknown.code, kExitRpcError);
+  EXPECT_THAT(unknown.err, HasSubstr("iat revoke 'nope' failed"));
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(AdminCliTest, GetShowsTheInitialAccessTokenLabel) {
+  StoredClient client;
+  client.set_client_id("invited");
+  client.set_client_id_issued_at(kNow);
+  client.set_state(StoredClient::STATE_ACTIVE);
+  client.set_initial_access_token_id("0123abcd");
+  client.set_initial_access_token_label("partner");
+  ASSERT_OK(store_->Create(client));
+  const CliResult result = Run({"get", "invited"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("\ninitial_access_token: partner (id 0123abcd)\n"));
 }
 
 TEST_F(AdminCliTest, RotateSecretWithoutOverlapStopsTheOldSecretAtOnce) {
