@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev librocksdb-dev libboost1.74-dev libsimdjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format curl systemd
+  clang-format curl systemd openssl
 )
 
 missing=()
