@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/logging.h"
 
 namespace clientreg::common {
 namespace {
@@ -14,6 +15,7 @@ sigset_t StopSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   return signals;
 }
 
@@ -51,11 +53,18 @@ void BlockStopSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-int WaitForStopSignal() {
+int WaitForStopSignal(const std::function<void()>& on_hangup) {
   const sigset_t signals = StopSignals();
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  return signal_number;
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number != SIGHUP) return signal_number;
+    if (on_hangup) {
+      on_hangup();
+    } else {
+      Log(LogLevel::kInfo, "sighup_ignored", {{"reason", "nothing to reload"}});
+    }
+  }
 }
 
 }  // namespace clientreg::common

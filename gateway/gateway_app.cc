@@ -55,6 +55,12 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   http.max_body_bytes = config.limits().max_body_bytes();
   http.read_timeout = std::chrono::milliseconds(config.read_timeout_ms());
   http.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms());
+  if (config.has_tls()) {
+    // Before waiting for the server: a certificate that cannot load fails start-up at once.
+    ASSIGN_OR_RETURN(app->tls_,
+                     TlsContextHolder::Create(config.tls().certificate_chain_file(), config.tls().private_key_file()));
+    http.tls = app->tls_;
+  }
 
   // One long-lived channel for the process: HTTP/2 multiplexes every call over it.
   grpc::ChannelArguments arguments;
@@ -130,6 +136,7 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   if (!google::protobuf::util::MessageToJsonString(config, &effective_config).ok()) effective_config = "?";
   common::Log(common::LogLevel::kInfo, "gateway_started",
               {{"listen", config.listen_address()},
+               {"scheme", app->tls_ != nullptr ? "https" : "http"},
                {"port", std::to_string(app->http_->port())},
                {"ops_port", std::to_string(app->ops_port())},
                {"server", config.server_address()},
@@ -142,6 +149,14 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
 }
 
 GatewayApp::~GatewayApp() { Shutdown(std::chrono::milliseconds(0)); }
+
+absl::Status GatewayApp::ReloadTls() {
+  if (tls_ == nullptr) {
+    common::Log(common::LogLevel::kInfo, "tls_reload_skipped", {{"reason", "no tls in the config"}});
+    return absl::OkStatus();
+  }
+  return tls_->Reload();
+}
 
 void GatewayApp::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;

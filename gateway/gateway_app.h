@@ -14,6 +14,7 @@
 #include "gateway/http_server.h"
 #include "gateway/registration_client.h"
 #include "gateway/router.h"
+#include "gateway/tls_context.h"
 #include "gateway/upstream_health.h"
 
 namespace clientreg::gateway {
@@ -37,6 +38,11 @@ class GatewayApp {
   // The process's metrics, as /metrics shows them.
   common::MetricsRegistry& metrics() { return metrics_; }
 
+  // Re-reads the tls certificate chain and key files (SIGHUP; the config file is not re-read). Connections accepted
+  // from now on get the new pair and open ones keep theirs; a pair that fails to load is logged and returned, and
+  // the old one stays. Without tls there is nothing to reload: logged, and OK. Thread-safe.
+  [[nodiscard]] absl::Status ReloadTls();
+
   // Drains: readiness goes false at once (/readyz 503 on both ports), then the public port stops accepting, lets
   // in-flight requests finish within `grace`, and closes every connection; the ops port closes last. Idempotent.
   void Shutdown(std::chrono::milliseconds grace);
@@ -53,6 +59,7 @@ class GatewayApp {
   std::unique_ptr<Router> router_;
   std::unique_ptr<RegistrationClient> registration_;
   std::unique_ptr<ExchangeRecorder> recorder_;
+  std::shared_ptr<TlsContextHolder> tls_;  // null without tls; the HTTP server holds it too
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<common::OpsServer> ops_;
   bool shut_down_ = false;

@@ -9,8 +9,39 @@
 #include "common/server_channel.h"
 #include "common/status_macros.h"
 #include "common/tls_files.h"
+#include "gateway/tls_context.h"
 
 namespace clientreg::gateway {
+namespace {
+
+// HTTPS on the public port: tls must name a chain and key that load, and without it plain HTTP is refused outside
+// loopback unless allow_plain_http says TLS ends in front of the gateway.
+absl::Status ValidateListenerTls(const clientreg::config::v1::GatewayConfig& config) {
+  if (config.has_tls()) {
+    const clientreg::config::v1::HttpsConfig& tls = config.tls();
+    if (tls.certificate_chain_file().empty()) {
+      return absl::InvalidArgumentError("tls.certificate_chain_file must be set when tls is");
+    }
+    if (tls.private_key_file().empty())
+      return absl::InvalidArgumentError("tls.private_key_file must be set when tls is");
+    // Loaded here, so that --check-config (systemd's ExecStartPre) proves the files are readable and match.
+    const absl::StatusOr<TlsServerCredentials> loaded =
+        LoadTlsServerCredentials(tls.certificate_chain_file(), tls.private_key_file());
+    if (!loaded.ok()) return absl::InvalidArgumentError(absl::StrCat("tls: ", loaded.status().message()));
+    return absl::OkStatus();
+  }
+  const absl::StatusOr<common::HostPort> listen = common::SplitHostPort(config.listen_address());
+  if (!listen.ok()) return absl::InvalidArgumentError(absl::StrCat("listen_address: ", listen.status().message()));
+  if (!common::IsLoopbackHost(listen->host) && !config.allow_plain_http()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen_address \"", config.listen_address(),
+        "\" is not a loopback address: set tls for HTTPS, or allow_plain_http: true when TLS ends in a proxy in front "
+        "of the gateway"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 clientreg::config::v1::GatewayConfig DefaultGatewayConfig() {
   clientreg::config::v1::GatewayConfig config;
@@ -78,6 +109,7 @@ absl::Status ValidateGatewayConfig(const clientreg::config::v1::GatewayConfig& c
     return absl::InvalidArgumentError(absl::StrCat("log_level: ", level.status().message()));
   }
   RETURN_IF_ERROR(ValidateServerConnection(config));
+  RETURN_IF_ERROR(ValidateListenerTls(config));
   return common::ValidateHttpLimits(config.limits());
 }
 

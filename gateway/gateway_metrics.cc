@@ -32,9 +32,11 @@ std::string_view RefusalLabel(HttpRefusal reason) {
     case HttpRefusal::kTimeout:
       return "timeout";
     case HttpRefusal::kConnectionCap:
+      return "connection_cap";
+    case HttpRefusal::kTlsHandshake:
       break;
   }
-  return "connection_cap";
+  return "tls_handshake";
 }
 
 GatewayMetrics::GatewayMetrics(common::MetricsRegistry& registry, std::function<std::size_t()> upstream_inflight)
@@ -52,7 +54,7 @@ GatewayMetrics::GatewayMetrics(common::MetricsRegistry& registry, std::function<
   common::CounterFamily& refusals =
       registry.AddCounter("clientreg_http_rejected_total",
                           "Requests and connections the HTTP layer refused itself (framing, limits, timeouts, the "
-                          "connection cap), by reason.",
+                          "connection cap, failed TLS handshakes), by reason.",
                           {"reason"});
   for (std::size_t i = 0; i < kHttpRefusalCount; ++i) {
     refusals_[i] = &refusals.WithLabels({RefusalLabel(static_cast<HttpRefusal>(i))});

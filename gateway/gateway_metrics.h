@@ -18,7 +18,7 @@ namespace clientreg::gateway {
 //   clientreg_http_request_duration_seconds{route}  (histogram, LatencyBuckets)
 //   clientreg_http_connections                       (gauge: open connections)
 //   clientreg_http_rejected_total{reason}            (HttpRefusal: framing, length_required, body_too_large,
-//                                                     header_too_large, timeout, connection_cap)
+//                                                     header_too_large, timeout, connection_cap, tls_handshake)
 //   clientreg_upstream_inflight                      (gauge: RPCs in flight to the server, read at scrape time)
 // Thread-safe. Recording allocates nothing and takes no exclusive lock.
 class GatewayMetrics {
@@ -50,7 +50,7 @@ class GatewayMetrics {
 std::string_view MethodLabel(std::string_view method);
 
 // The reason label of a refusal: "framing", "length_required", "body_too_large", "header_too_large", "timeout",
-// "connection_cap".
+// "connection_cap", "tls_handshake".
 std::string_view RefusalLabel(HttpRefusal reason);
 
 }  // namespace clientreg::gateway

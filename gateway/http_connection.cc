@@ -11,16 +11,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/ssl/context.hpp"
+#include "boost/asio/ssl/stream_base.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/asio/write.hpp"
 #include "boost/beast/core/bind_handler.hpp"
 #include "boost/beast/core/error.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
+#include "boost/beast/core/stream_traits.hpp"
 #include "boost/beast/core/string.hpp"
 #include "boost/beast/core/tcp_stream.hpp"
 #include "boost/beast/http/error.hpp"
@@ -30,10 +34,12 @@
 #include "boost/beast/http/read.hpp"
 #include "boost/beast/http/string_body.hpp"
 #include "boost/beast/http/write.hpp"
+#include "boost/beast/ssl/ssl_stream.hpp"
 #include "common/logging.h"
 #include "common/registration_error.h"
 #include "gateway/http_errors.h"
 #include "gateway/request_id.h"
+#include "gateway/tls_context.h"
 
 namespace clientreg::gateway::internal {
 
@@ -201,6 +207,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 using Request = http::request<http::string_body>;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // RFC 9110 §10.1.1, §15.2.1: the interim answer to `Expect: 100-continue`, sent once the header has passed.
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -369,13 +377,16 @@ std::optional<Rejection> CheckHeader(const Request& request, const http::request
   return std::nullopt;
 }
 
+template <typename Stream>
 class Connection;
 
 // The response slot of one request, shared by every copy of its `done` callback: the first Deliver wins, and if the
 // last copy goes away without a call, the client gets a 500 instead of a connection that hangs.
+template <typename Stream>
 class PendingResponse {
  public:
-  PendingResponse(std::weak_ptr<Connection> connection, std::shared_ptr<ConnectionContext> context, uint64_t sequence)
+  PendingResponse(std::weak_ptr<Connection<Stream>> connection, std::shared_ptr<ConnectionContext> context,
+                  uint64_t sequence)
       : connection_(std::move(connection)), context_(std::move(context)), sequence_(sequence) {}
   ~PendingResponse() { Deliver(ErrorResponse(500, common::kServerError, "the request was not answered")); }
 
@@ -386,7 +397,7 @@ class PendingResponse {
 
  private:
   std::atomic<bool> delivered_{false};
-  const std::weak_ptr<Connection> connection_;
+  const std::weak_ptr<Connection<Stream>> connection_;
   const std::shared_ptr<ConnectionContext> context_;
   const uint64_t sequence_;
 };
@@ -395,10 +406,19 @@ class PendingResponse {
 // connection persists (RFC 9112 §9.3). Every member is touched on the connection's strand only, except
 // PostResponse and Close. The tracker owns the connection until Finish removes it; pending operations and posted
 // handlers hold it too.
-class Connection : public TrackedConnection, public std::enable_shared_from_this<Connection> {
+//
+// `Stream` is PlainStream or TlsStream: one code path serves both, and TLS adds only the handshake before the first
+// request and close_notify before a lingering close. Timeouts, the socket and close act on the TCP layer beneath.
+template <typename Stream>
+class Connection : public TrackedConnection, public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<ConnectionContext> context)
-      : stream_(std::move(socket)),
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // `tls` is the context of a TLS connection, kept for the connection's life (a reload swaps the holder's, not this
+  // one); null for a plain one.
+  Connection(tcp::socket socket, std::shared_ptr<ConnectionContext> context, std::shared_ptr<net::ssl::context> tls)
+      : tls_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_.get())),
         // Large enough for the header limit plus one read; a chunk header or trailer that outgrows it is refused.
         buffer_(std::size_t{context->options.max_header_bytes} + 2 * kReadChunk),
         context_(std::move(context)) {
@@ -412,26 +432,63 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
   void Start(uint64_t id) {
     id_ = id;
     beast::error_code ec;
-    const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    const tcp::endpoint remote = lowest().socket().remote_endpoint(ec);
     if (!ec) peer_ = FormatPeer(remote);
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadRequest(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Begin(); });
   }
 
   void Close() override {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->Finish(); });
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->Finish(); });
   }
 
   // Any thread; called under the tracker's post gate, so the io_context is alive.
   void PostResponse(uint64_t sequence, HttpResponse response) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), sequence, response = std::move(response)]() mutable {
-      self->OnResponse(sequence, std::move(response));
-    });
+    net::post(stream_.get_executor(),
+              [self = this->shared_from_this(), sequence, response = std::move(response)]() mutable {
+                self->OnResponse(sequence, std::move(response));
+              });
   }
 
  private:
   enum class State { kReading, kHandling, kWriting, kLingering, kClosed };
 
   const HttpServerOptions& options() const { return context_->options; }
+
+  static Stream MakeStream(tcp::socket socket, net::ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  // The TCP stream beneath: its deadline bounds every read and write of the layers above.
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void Begin() {
+    if constexpr (kTls) {
+      // Not idle: a client that connects and never completes the handshake is closed after read_timeout.
+      lowest().expires_after(options().read_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              beast::bind_front_handler(&Connection::OnHandshake, this->shared_from_this()));
+    } else {
+      ReadRequest();
+    }
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (state_ == State::kClosed) return;
+    if (ec) {
+      // Scanners and old clients make these routine: counted, and logged only at debug level.
+      Refused(HttpRefusal::kTlsHandshake);
+      if (common::LogLevelEnabled(common::LogLevel::kDebug)) {
+        common::Log(common::LogLevel::kDebug, "tls_handshake_failed", {{"peer", peer_}, {"error", ec.message()}});
+      }
+      Finish();
+      return;
+    }
+    ReadRequest();
+  }
 
   void ReadRequest() {
     state_ = State::kReading;
@@ -453,10 +510,10 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
         return;
       }
       idle_ = true;
-      stream_.expires_after(options().idle_timeout);
+      lowest().expires_after(options().idle_timeout);
     } else {
       // A pipelined request has begun to arrive already.
-      stream_.expires_after(options().read_timeout);
+      lowest().expires_after(options().read_timeout);
       request_start_ = std::chrono::steady_clock::now();
     }
     ParseHeader();
@@ -488,7 +545,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       return;
     }
     stream_.async_read_some(buffer_.prepare(std::min(kReadChunk, room)),
-                            beast::bind_front_handler(&Connection::OnHeaderRead, shared_from_this()));
+                            beast::bind_front_handler(&Connection::OnHeaderRead, this->shared_from_this()));
   }
 
   void OnHeaderRead(beast::error_code ec, std::size_t bytes) {
@@ -500,7 +557,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
         return;
       }
       // From its first byte, the whole request must arrive within read_timeout (slow-header clients).
-      stream_.expires_after(options().read_timeout);
+      lowest().expires_after(options().read_timeout);
       request_start_ = std::chrono::steady_clock::now();
     }
     if (ec) {
@@ -547,15 +604,15 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     // RFC 9110 §10.1.1: answer 100-continue only for HTTP/1.1, and only when a body is still to come.
     if (request.version() >= 11 && expect != request.end() &&
         EqualsIgnoreCase(ToStd(expect->value()), "100-continue") && !parser_->is_done()) {
-      stream_.expires_after(options().write_timeout);
+      lowest().expires_after(options().write_timeout);
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                          if (self->state_ == State::kClosed) return;
                          if (ec) {
                            self->Finish();
                            return;
                          }
-                         self->stream_.expires_after(self->options().read_timeout);
+                         self->lowest().expires_after(self->options().read_timeout);
                          self->ReadBody();
                        });
       return;
@@ -569,7 +626,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       return;
     }
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Connection::OnBodyRead, shared_from_this()));
+                     beast::bind_front_handler(&Connection::OnBodyRead, this->shared_from_this()));
   }
 
   void OnBodyRead(beast::error_code ec, std::size_t) {
@@ -610,8 +667,8 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     state_ = State::kHandling;
     ++sequence_;
     // No read is pending while the handler runs; its own deadlines (the gRPC call's) bound it.
-    stream_.expires_never();
-    auto pending = std::make_shared<PendingResponse>(weak_from_this(), context_, sequence_);
+    lowest().expires_never();
+    auto pending = std::make_shared<PendingResponse<Stream>>(this->weak_from_this(), context_, sequence_);
     try {
       context_->handler(std::move(request),
                         [pending](HttpResponse response) { pending->Deliver(std::move(response)); });
@@ -691,8 +748,8 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       exchange.latency = std::chrono::steady_clock::now() - request_start_;
       context_->observer->Exchange(exchange);
     }
-    stream_.expires_after(options().write_timeout);
-    http::async_write(stream_, out, beast::bind_front_handler(&Connection::OnWritten, shared_from_this()));
+    lowest().expires_after(options().write_timeout);
+    http::async_write(stream_, out, beast::bind_front_handler(&Connection::OnWritten, this->shared_from_this()));
   }
 
   void OnWritten(beast::error_code ec, std::size_t) {
@@ -711,31 +768,55 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
 
   // RFC 9112 §9.6: close in stages. Half-close, then read and discard what the client still sends (the rest of a
   // refused body, pipelined requests) until it closes too or kMaxLinger passes. Closing with unread input makes the
-  // kernel send a reset, which can destroy the response before the client reads it.
+  // kernel send a reset, which can destroy the response before the client reads it. Over TLS, close_notify goes
+  // first (RFC 8446 §6.1), so the client can tell the end of the response from a truncation.
   void Linger() {
     state_ = State::kLingering;
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     // A lingering connection counts as idle, so it is the first to give way under the cap or at shutdown.
-    if (ec || !context_->tracker.EnterIdle(id_)) {
+    if (!context_->tracker.EnterIdle(id_)) {
       Finish();
       return;
     }
     buffer_.clear();
-    stream_.expires_after(std::min<std::chrono::milliseconds>(options().read_timeout, kMaxLinger));
+    // One deadline for the whole linger, close_notify included.
+    lowest().expires_after(std::min<std::chrono::milliseconds>(options().read_timeout, kMaxLinger));
+    if constexpr (kTls) {
+      // Sends close_notify, then waits for the client's. It ends early, with an error, when the client closes
+      // instead or sends more data (a refused body, pipelined requests); what is left is drained below either way.
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code ec) {
+        if (self->state_ == State::kClosed) return;
+        if (ec == beast::error::timeout) {
+          self->Finish();
+          return;
+        }
+        self->HalfCloseAndDrain();
+      });
+    } else {
+      HalfCloseAndDrain();
+    }
+  }
+
+  void HalfCloseAndDrain() {
+    beast::error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) {
+      Finish();
+      return;
+    }
     Drain();
   }
 
+  // Reads beneath TLS: what is discarded needs no decrypting.
   void Drain() {
-    stream_.async_read_some(buffer_.prepare(kReadChunk),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (self->state_ == State::kClosed) return;
-                              if (ec) {
-                                self->Finish();
-                                return;
-                              }
-                              self->Drain();
-                            });
+    lowest().async_read_some(buffer_.prepare(kReadChunk),
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (self->state_ == State::kClosed) return;
+                               if (ec) {
+                                 self->Finish();
+                                 return;
+                               }
+                               self->Drain();
+                             });
   }
 
   void Refused(HttpRefusal reason) {
@@ -748,11 +829,12 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     if (state_ == State::kClosed) return;
     state_ = State::kClosed;
     idle_ = false;
-    stream_.close();
+    lowest().close();
     context_->tracker.Remove(id_);
   }
 
-  beast::tcp_stream stream_;
+  const std::shared_ptr<net::ssl::context> tls_;  // declared before stream_, which uses it
+  Stream stream_;
   beast::flat_buffer buffer_;
   const std::shared_ptr<ConnectionContext> context_;
   uint64_t id_ = 0;
@@ -777,13 +859,20 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
   bool obs_fold_ = false;
 };
 
-void PendingResponse::Deliver(HttpResponse response) {
+template <typename Stream>
+void PendingResponse<Stream>::Deliver(HttpResponse response) {
   if (delivered_.exchange(true)) return;
   context_->tracker.IfRunning([&] {
-    if (std::shared_ptr<Connection> connection = connection_.lock()) {
+    if (std::shared_ptr<Connection<Stream>> connection = connection_.lock()) {
       connection->PostResponse(sequence_, std::move(response));
     }
   });
+}
+
+template <typename Stream>
+void StartConnection(std::shared_ptr<Connection<Stream>> connection, ConnectionContext& context) {
+  const uint64_t id = context.tracker.Add(connection);
+  connection->Start(id);
 }
 
 }  // namespace
@@ -799,9 +888,12 @@ void ServeConnection(net::io_context& io_context, int native_socket, bool ipv6,
   }
   // Responses go out in one write each; Nagle's algorithm would hold pipelined ones back for a delayed ACK.
   socket.set_option(tcp::no_delay(true), ec);
-  auto connection = std::make_shared<Connection>(std::move(socket), context);
-  const uint64_t id = context->tracker.Add(connection);
-  connection->Start(id);
+  if (context->options.tls != nullptr) {
+    std::shared_ptr<net::ssl::context> tls = context->options.tls->Current();
+    StartConnection(std::make_shared<Connection<TlsStream>>(std::move(socket), context, std::move(tls)), *context);
+  } else {
+    StartConnection(std::make_shared<Connection<PlainStream>>(std::move(socket), context, nullptr), *context);
+  }
 }
 
 }  // namespace clientreg::gateway::internal

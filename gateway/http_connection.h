@@ -120,7 +120,8 @@ struct ConnectionContext {
 };
 
 // Serves HTTP/1.1 on the accepted TCP socket `native_socket` (ownership passes; `ipv6` gives its protocol) on a new
-// strand of `io_context`, until the connection closes. Registers the connection with context->tracker; if the socket
+// strand of `io_context`, until the connection closes: over TLS with the current context of context->options.tls
+// when it is set, which the connection keeps to its end. Registers the connection with context->tracker; if the socket
 // cannot be adopted it is closed and nothing is registered. Call it from the acceptor only.
 void ServeConnection(boost::asio::io_context& io_context, int native_socket, bool ipv6,
                      std::shared_ptr<ConnectionContext> context);

@@ -15,10 +15,13 @@ enum class HttpRefusal {
   kHeaderTooLarge,  // 431
   kTimeout,         // a request that did not arrive within the read timeout once its first byte had come
   kConnectionCap,   // a new connection found the server at its connection cap and had to wait
+  // A TLS handshake that failed or did not finish within the read timeout: an old protocol version, no common
+  // cipher, bytes that are not TLS, or a client that closed or went quiet first.
+  kTlsHandshake,
 };
 
-inline constexpr std::size_t kHttpRefusalCount = 6;
-static_assert(static_cast<std::size_t>(HttpRefusal::kConnectionCap) + 1 == kHttpRefusalCount,
+inline constexpr std::size_t kHttpRefusalCount = 7;
+static_assert(static_cast<std::size_t>(HttpRefusal::kTlsHandshake) + 1 == kHttpRefusalCount,
               "kHttpRefusalCount counts every HttpRefusal");
 
 // One answered request as its connection saw it, at the moment the response was handed to the socket. The views

@@ -13,6 +13,8 @@
 
 namespace clientreg::gateway {
 
+class TlsContextHolder;
+
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;     // 0: pick a free port (tests)
@@ -25,6 +27,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{10000};   // to read one request (header + body) once its first byte came
   std::chrono::milliseconds idle_timeout{30000};   // idle keep-alive connection, waiting for its next request
   std::chrono::milliseconds write_timeout{10000};  // to write one response
+  // HTTPS with the holder's current context (tls_context.h), or plain HTTP when null. A TLS connection begins with
+  // its handshake, which must finish within read_timeout; one that fails is closed and refused as kTlsHandshake.
+  std::shared_ptr<TlsContextHolder> tls;
 };
 
 // Handles one request. `done` must be called exactly once, from any thread (the connection posts back to its

@@ -2,6 +2,8 @@
 //   clientreg-gateway [--config=FILE] [--listen=HOST:PORT] [--ops_listen=HOST:PORT] [--server=HOST:PORT]
 //                     [--check-config]
 // --check-config validates the config (file and flags) and exits: 0 if it is valid, 2 with the field named if not.
+// It loads the tls certificate chain and key, so it also proves they are readable and match.
+// SIGTERM and SIGINT drain and exit; SIGHUP re-reads the tls certificate chain and key files.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -61,7 +63,8 @@ int main(int argc, char** argv) {
   auto app = clientreg::gateway::GatewayApp::Start(*config, kServerWait);
   if (!app.ok()) return Fail(app.status().message());
 
-  const int signal_number = clientreg::common::WaitForStopSignal();
+  // SIGHUP reloads the certificate and key; the holder logs the outcome, and a failure keeps the old pair serving.
+  const int signal_number = clientreg::common::WaitForStopSignal([&app] { (*app)->ReloadTls().IgnoreError(); });
   clientreg::common::Log(clientreg::common::LogLevel::kInfo, "gateway_stopping",
                          {{"signal", std::to_string(signal_number)}});
   // Logs gateway_draining and gateway_stopped, and flushes the log.

@@ -22,6 +22,8 @@ for unit in "$source_dir"/deploy/systemd/*.service; do
 done
 grep -qx 'StateDirectory=clientreg' "$source_dir/deploy/systemd/clientreg-server.service" ||
   { echo "clientreg-server.service: missing StateDirectory=clientreg" >&2; exit 1; }
+grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$source_dir/deploy/systemd/clientreg-gateway.service" ||
+  { echo "clientreg-gateway.service: missing ExecReload (SIGHUP reloads its TLS certificate)" >&2; exit 1; }
 
 # verify prints warnings and errors on stderr and exits non-zero on errors; a warning fails this test too.
 if ! output=$(systemd-analyze verify --man=no "$work"/*.service 2>&1) || [[ -n $output ]]; then

@@ -62,9 +62,11 @@ std::unique_ptr<ChildProcess> StartServerBinary(const std::string& data_dir, uin
 }
 
 std::unique_ptr<ChildProcess> StartGatewayBinary(uint16_t port, uint16_t server_port, uint16_t ops_port,
-                                                 const std::string& log_path) {
+                                                 const std::string& log_path,
+                                                 const std::vector<std::string>& extra_arguments) {
   std::vector<std::string> arguments = {"--listen=" + Loopback(port), "--server=" + Loopback(server_port)};
   if (ops_port != 0) arguments.push_back("--ops_listen=" + Loopback(ops_port));
+  arguments.insert(arguments.end(), extra_arguments.begin(), extra_arguments.end());
   return std::make_unique<ChildProcess>(CLIENTREG_GATEWAY_BINARY, arguments, log_path);
 }
 

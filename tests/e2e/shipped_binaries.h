@@ -23,9 +23,10 @@ namespace clientreg::testing {
 std::unique_ptr<ChildProcess> StartServerBinary(const std::string& data_dir, uint16_t port, uint16_t ops_port,
                                                 const std::string& log_path);
 // clientreg-gateway on 127.0.0.1:`port` in front of the server on `server_port`, plus an ops port unless `ops_port`
-// is 0; its output is appended to `log_path`.
+// is 0, and `extra_arguments` (e.g. "--config=FILE"); its output is appended to `log_path`.
 std::unique_ptr<ChildProcess> StartGatewayBinary(uint16_t port, uint16_t server_port, uint16_t ops_port,
-                                                 const std::string& log_path);
+                                                 const std::string& log_path,
+                                                 const std::vector<std::string>& extra_arguments = {});
 
 // Polls GET `path` on 127.0.0.1:`port` until it answers `status`, for at most `timeout`; returns the last status
 // seen (0: no response).

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
+#include "tests/support/test_files.h"
 #include "tests/support/test_pki.h"
 
 namespace clientreg::gateway {
@@ -139,6 +140,97 @@ TEST_F(ServerConnectionConfigTest, TokenFileMustHoldOneCredential) {
   }
   config.set_server_token_file(dir_ + "/missing-token");
   EXPECT_THAT(Refusal(config), HasSubstr("server_token_file"));
+}
+
+// Plain HTTP outside loopback only when TLS is said to end in front of the gateway.
+TEST(GatewayConfigTest, PlainHttpOnANonLoopbackAddressNeedsAllowPlainHttp) {
+  clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
+  for (const char* loopback : {"127.0.0.1:8080", "127.1.2.3:8080", "[::1]:8080", "localhost:8080"}) {
+    config.set_listen_address(loopback);
+    EXPECT_OK(ValidateGatewayConfig(config)) << loopback;
+  }
+  for (const char* exposed : {"0.0.0.0:8080", "[::]:8080", "192.0.2.10:8080"}) {
+    config.set_listen_address(exposed);
+    config.clear_allow_plain_http();
+    const absl::Status status = ValidateGatewayConfig(config);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << exposed;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("tls")) << exposed;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("allow_plain_http")) << exposed;
+    config.set_allow_plain_http(true);
+    EXPECT_OK(ValidateGatewayConfig(config)) << exposed;
+  }
+}
+
+class GatewayTlsConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = clientreg::testing::MakeTestDir("clientreg-gateway-tls-");
+    ASSERT_FALSE(dir_.empty());
+    absl::StatusOr<clientreg::testing::TestPki> pki = clientreg::testing::TestPki::Create(dir_);
+    ASSERT_OK(pki.status());
+    clientreg::testing::LeafOptions options;
+    options.common_name = "gateway";
+    options.dns_names = {"localhost"};
+    options.file_stem = "gateway";
+    ASSERT_OK_AND_ASSIGN(leaf_, pki->Issue(options));
+    options.file_stem = "other";
+    ASSERT_OK_AND_ASSIGN(other_, pki->Issue(options));
+    config_ = DefaultGatewayConfig();
+    config_.set_listen_address("0.0.0.0:8443");
+    config_.mutable_tls()->set_certificate_chain_file(leaf_.chain_file);
+    config_.mutable_tls()->set_private_key_file(leaf_.private_key_file);
+  }
+
+  absl::Status Validate() const { return ValidateGatewayConfig(config_); }
+
+  std::string dir_;
+  clientreg::testing::TestCertificate leaf_;
+  clientreg::testing::TestCertificate other_;
+  clientreg::config::v1::GatewayConfig config_;
+};
+
+TEST_F(GatewayTlsConfigTest, TlsWithAMatchingPairServesAnyAddress) {
+  EXPECT_OK(Validate());
+  config_.set_listen_address("127.0.0.1:8443");
+  EXPECT_OK(Validate());
+}
+
+TEST_F(GatewayTlsConfigTest, BothFilesMustBeSet) {
+  config_.mutable_tls()->clear_private_key_file();
+  EXPECT_THAT(std::string(Validate().message()), HasSubstr("tls.private_key_file"));
+  config_.mutable_tls()->clear_certificate_chain_file();
+  EXPECT_THAT(std::string(Validate().message()), HasSubstr("tls.certificate_chain_file"));
+}
+
+TEST_F(GatewayTlsConfigTest, FilesThatDoNotLoadAreNamed) {
+  const std::string missing = dir_ + "/missing.pem";
+  config_.mutable_tls()->set_certificate_chain_file(missing);
+  absl::Status status = Validate();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("tls: cannot read certificate_chain_file " + missing));
+
+  // A key in the chain's place, and a chain in the key's place.
+  config_.mutable_tls()->set_certificate_chain_file(leaf_.private_key_file);
+  EXPECT_THAT(std::string(Validate().message()), HasSubstr("holds no PEM certificate"));
+  config_.mutable_tls()->set_certificate_chain_file(leaf_.chain_file);
+  config_.mutable_tls()->set_private_key_file(leaf_.certificate_file);
+  EXPECT_THAT(std::string(Validate().message()), HasSubstr("private_key_file " + leaf_.certificate_file));
+
+  // A valid key of another certificate.
+  config_.mutable_tls()->set_private_key_file(other_.private_key_file);
+  status = Validate();
+  EXPECT_THAT(std::string(status.message()), HasSubstr("does not match"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr(other_.private_key_file));
+}
+
+TEST_F(GatewayTlsConfigTest, LoadedFromATextprotoFile) {
+  const std::string path = dir_ + "/gateway.textproto";
+  ASSERT_TRUE(clientreg::testing::WriteTestFile(
+      path, "listen_address: \"0.0.0.0:8443\"\ntls {\n  certificate_chain_file: \"" + leaf_.chain_file +
+                "\"\n  private_key_file: \"" + leaf_.private_key_file + "\"\n}\n"));
+  ASSERT_OK_AND_ASSIGN(const clientreg::config::v1::GatewayConfig loaded, LoadGatewayConfig(path));
+  EXPECT_EQ(loaded.tls().certificate_chain_file(), leaf_.chain_file);
+  EXPECT_FALSE(loaded.allow_plain_http());
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ TEST(GatewayMetricsTest, CountsRequestsRefusalsConnectionsAndInflight) {
   EXPECT_THAT(text, HasSubstr("clientreg_http_request_duration_seconds_bucket{route=\"register\",le=\"0.0025\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("clientreg_http_rejected_total{reason=\"body_too_large\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("clientreg_http_rejected_total{reason=\"connection_cap\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("clientreg_http_rejected_total{reason=\"tls_handshake\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("clientreg_http_connections 1\n"));
   EXPECT_THAT(text, HasSubstr("clientreg_upstream_inflight 3\n"));
 }

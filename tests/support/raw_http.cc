@@ -45,13 +45,20 @@ RawConnection::RawConnection(uint16_t port, int timeout_seconds) {
   }
 }
 
-RawConnection::~RawConnection() {
+RawConnection::~RawConnection() { CloseSocket(); }
+
+void RawConnection::CloseSocket() {
   if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
+
+ssize_t RawConnection::SendSome(const char* data, std::size_t size) { return ::send(fd_, data, size, MSG_NOSIGNAL); }
+
+ssize_t RawConnection::ReceiveSome(char* data, std::size_t size) { return ::recv(fd_, data, size, 0); }
 
 bool RawConnection::Send(std::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    const ssize_t n = SendSome(bytes.data(), bytes.size());
     if (n <= 0) return false;
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -60,7 +67,7 @@ bool RawConnection::Send(std::string_view bytes) {
 
 bool RawConnection::Fill() {
   char chunk[16384];
-  const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+  const ssize_t n = ReceiveSome(chunk, sizeof(chunk));
   if (n <= 0) {
     if (n == 0) {
       last_read_end_ = ReadEnd::kClosed;
@@ -79,7 +86,7 @@ bool RawConnection::Fill() {
 bool RawConnection::PeerClosed() {
   if (!buffer_.empty()) return false;
   char byte;
-  const ssize_t n = ::recv(fd_, &byte, 1, 0);
+  const ssize_t n = ReceiveSome(&byte, 1);
   if (n > 0) {
     buffer_.push_back(byte);
     ++bytes_received_;

@@ -1,6 +1,9 @@
 #ifndef CLIENTREG_TESTS_SUPPORT_RAW_HTTP_H_
 #define CLIENTREG_TESTS_SUPPORT_RAW_HTTP_H_
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -23,10 +26,11 @@ struct RawResponse {
 };
 
 // One client TCP connection to 127.0.0.1:`port`, speaking raw bytes, with a receive timeout so no test hangs.
+// TlsConnection (tls_client.h) speaks the same bytes over TLS.
 class RawConnection {
  public:
   explicit RawConnection(uint16_t port, int timeout_seconds = 10);
-  ~RawConnection();
+  virtual ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
 
@@ -45,6 +49,16 @@ class RawConnection {
   // Every byte received on this connection so far: compared before and after a failed Read, it tells a response
   // that never began from one cut short.
   uint64_t bytes_received() const { return bytes_received_; }
+
+ protected:
+  // The byte stream under the HTTP: the socket itself here. Each returns what send(2) or recv(2) would, with errno
+  // set when it returns -1 (EAGAIN: the timeout passed; ECONNRESET: a reset).
+  virtual ssize_t SendSome(const char* data, std::size_t size);
+  virtual ssize_t ReceiveSome(char* data, std::size_t size);
+
+  int fd() const { return fd_; }
+  // Closes the socket; connected() is false from then on.
+  void CloseSocket();
 
  private:
   bool Fill();
