@@ -37,6 +37,12 @@ absl::Status RegistrationService::CountRateLimited(absl::Status status) const {
   return status;
 }
 
+std::optional<common::IpAddress> RegistrationService::ClientIp(const grpc::ServerContextBase& context) const {
+  // Every caller allowed this service is a gateway, or a local process of an open local run: its metadata is trusted.
+  if (limiter_ == nullptr) return std::nullopt;  // nothing counts by address
+  return ClientIpOf(context, /*trust_gateway_metadata=*/true);
+}
+
 absl::Status RegistrationService::AdmitTokenCheck(const std::optional<common::IpAddress>& client_ip) const {
   if (limiter_ == nullptr) return absl::OkStatus();
   return CountRateLimited(limiter_->AdmitTokenCheck(client_ip));
@@ -60,7 +66,7 @@ grpc::ServerUnaryReactor* RegistrationService::Register(grpc::CallbackServerCont
     if (metrics != nullptr) metrics->registrations.WithLabels({RegistrationOutcome(result.status())}).Increment();
     reactor->Finish(ToGrpcResponse(std::move(result), response));
   };
-  const std::optional<common::IpAddress> client_ip = ClientIpOf(*context, /*trust_gateway_metadata=*/true);
+  const std::optional<common::IpAddress> client_ip = ClientIp(*context);
   const bool token_presented = request->has_initial_access_token();
   if (token_presented) {
     if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) {
@@ -105,7 +111,7 @@ grpc::Status RegistrationService::GetRegistration(grpc::ServerContext* context,
                                                   const clientreg::v1::GetRegistrationRequest* request,
                                                   clientreg::v1::ClientInformation* response) {
   if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
-  const std::optional<common::IpAddress> client_ip = ClientIpOf(*context, /*trust_gateway_metadata=*/true);
+  const std::optional<common::IpAddress> client_ip = ClientIp(*context);
   if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return ToGrpcStatus(budget);
   absl::StatusOr<clientreg::v1::ClientInformation> result = manager_->Get(*request);
   CountTokenCheck(client_ip, result.status());
@@ -116,7 +122,7 @@ grpc::Status RegistrationService::UpdateRegistration(grpc::ServerContext* contex
                                                      const clientreg::v1::UpdateRegistrationRequest* request,
                                                      clientreg::v1::ClientInformation* response) {
   if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
-  const std::optional<common::IpAddress> client_ip = ClientIpOf(*context, /*trust_gateway_metadata=*/true);
+  const std::optional<common::IpAddress> client_ip = ClientIp(*context);
   if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return ToGrpcStatus(budget);
   absl::StatusOr<clientreg::v1::ClientInformation> result = manager_->Update(*request);
   CountTokenCheck(client_ip, result.status());
@@ -127,7 +133,7 @@ grpc::Status RegistrationService::DeleteRegistration(grpc::ServerContext* contex
                                                      const clientreg::v1::DeleteRegistrationRequest* request,
                                                      clientreg::v1::DeleteRegistrationResponse* /*response*/) {
   if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
-  const std::optional<common::IpAddress> client_ip = ClientIpOf(*context, /*trust_gateway_metadata=*/true);
+  const std::optional<common::IpAddress> client_ip = ClientIp(*context);
   if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return ToGrpcStatus(budget);
   const absl::Status result = manager_->Delete(*request);
   CountTokenCheck(client_ip, result);

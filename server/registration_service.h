@@ -52,6 +52,8 @@ class RegistrationService final : public clientreg::v1::ClientRegistration::With
   const Registrar* registrar_;
   const InitialAccessTokens* tokens_;
   const RegistrationManager* manager_;
+  // The client IP the rate limits count the call against; nullopt without a limiter.
+  std::optional<common::IpAddress> ClientIp(const grpc::ServerContextBase& context) const;
   // Counts a refusal of the rate limiter in the metrics, and hands it on.
   absl::Status CountRateLimited(absl::Status status) const;
   // RFC 7592 brute force: OK unless `client_ip` spent its budget of failed token checks.

@@ -23,6 +23,7 @@
 #include "common/secrets.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/server_context.h"
 #include "gtest/gtest.h"
 #include "server/caller_authorizer.h"
 #include "server/grpc_status.h"
@@ -637,16 +638,17 @@ TEST_F(RegistrationManagerTest, ServiceAnswersWithGrpcStatusesAndDetails) {
   RegistrationService service(registrar_.get(), tokens.get(), manager_.get(), &open, BuildServerMetadata(config_));
   // Register is a callback method, called over real gRPC in the e2e and ServerApp tests.
   const ClientInformation info = Register();
+  grpc::ServerContext context;  // what the open authorizer reads nothing of
 
   GetRegistrationRequest get;
   get.set_client_id(info.client_id());
   get.set_registration_access_token(info.registration_access_token());
   ClientInformation read;
-  ASSERT_TRUE(service.GetRegistration(nullptr, &get, &read).ok());
+  ASSERT_TRUE(service.GetRegistration(&context, &get, &read).ok());
   EXPECT_EQ(read.client_id(), info.client_id());
 
   get.set_registration_access_token("wrong-token");
-  const grpc::Status denied = service.GetRegistration(nullptr, &get, &read);
+  const grpc::Status denied = service.GetRegistration(&context, &get, &read);
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   clientreg::v1::RegistrationError detail;
   ASSERT_TRUE(detail.ParseFromString(denied.error_details()));
@@ -654,18 +656,18 @@ TEST_F(RegistrationManagerTest, ServiceAnswersWithGrpcStatusesAndDetails) {
 
   UpdateRegistrationRequest put = Put(info, AppMetadata());
   put.add_forbidden_members("registration_client_uri");
-  EXPECT_EQ(service.UpdateRegistration(nullptr, &put, &read).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(service.UpdateRegistration(&context, &put, &read).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   DeleteRegistrationRequest del;
   del.set_client_id(info.client_id());
   del.set_registration_access_token(info.registration_access_token());
   clientreg::v1::DeleteRegistrationResponse deleted;
-  EXPECT_TRUE(service.DeleteRegistration(nullptr, &del, &deleted).ok());
-  EXPECT_EQ(service.DeleteRegistration(nullptr, &del, &deleted).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(service.DeleteRegistration(&context, &del, &deleted).ok());
+  EXPECT_EQ(service.DeleteRegistration(&context, &del, &deleted).error_code(), grpc::StatusCode::UNAUTHENTICATED);
 
   clientreg::v1::GetServerMetadataRequest metadata_request;
   clientreg::v1::ServerMetadata metadata;
-  ASSERT_TRUE(service.GetServerMetadata(nullptr, &metadata_request, &metadata).ok());
+  ASSERT_TRUE(service.GetServerMetadata(&context, &metadata_request, &metadata).ok());
   EXPECT_EQ(metadata.issuer(), kIssuer);
 }
 
