@@ -9,6 +9,7 @@ packages=(
   libabsl-dev libssl-dev librocksdb-dev libboost1.74-dev libsimdjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format curl systemd openssl
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -18,3 +18,7 @@ cmake --build build-asan -j "$(nproc)"
 # Any sanitizer report fails the test that produced it.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j 2
+
+# libFuzzer targets (tests/fuzz) with clang, ASan and UBSan, each for a short fixed time from its seed corpus: any
+# crash, leak, sanitizer report or broken property fails the run.
+deploy/fuzz.sh 15

@@ -54,6 +54,10 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(const clientreg::c
   http.max_header_bytes = config.limits().max_header_bytes();
   http.max_body_bytes = config.limits().max_body_bytes();
   http.read_timeout = std::chrono::milliseconds(config.read_timeout_ms());
+  for (const std::string& cidr : config.trusted_proxies()) {
+    ASSIGN_OR_RETURN(common::IpNetwork proxies, common::IpNetwork::Parse(cidr));
+    http.trusted_proxies.push_back(std::move(proxies));
+  }
   http.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms());
   if (config.has_tls()) {
     // Before waiting for the server: a certificate that cannot load fails start-up at once.

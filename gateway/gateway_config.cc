@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/host_port.h"
+#include "common/ip_network.h"
 #include "common/limits.h"
 #include "common/logging.h"
 #include "common/ops_server.h"
@@ -110,6 +111,12 @@ absl::Status ValidateGatewayConfig(const clientreg::config::v1::GatewayConfig& c
   }
   RETURN_IF_ERROR(ValidateServerConnection(config));
   RETURN_IF_ERROR(ValidateListenerTls(config));
+  for (int i = 0; i < config.trusted_proxies_size(); ++i) {
+    if (absl::StatusOr<common::IpNetwork> proxies = common::IpNetwork::Parse(config.trusted_proxies(i));
+        !proxies.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("trusted_proxies[", i, "]: ", proxies.status().message()));
+    }
+  }
   return common::ValidateHttpLimits(config.limits());
 }
 

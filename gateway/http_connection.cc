@@ -37,6 +37,7 @@
 #include "boost/beast/ssl/ssl_stream.hpp"
 #include "common/logging.h"
 #include "common/registration_error.h"
+#include "gateway/client_address.h"
 #include "gateway/http_errors.h"
 #include "gateway/request_id.h"
 #include "gateway/tls_context.h"
@@ -434,6 +435,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     beast::error_code ec;
     const tcp::endpoint remote = lowest().socket().remote_endpoint(ec);
     if (!ec) peer_ = FormatPeer(remote);
+    client_ = peer_;
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Begin(); });
   }
 
@@ -659,7 +661,14 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     }
     request.origin = std::string(message[http::field::origin]);
     request.access_control_request_method = std::string(message[http::field::access_control_request_method]);
-    request.peer = peer_;
+    client_ = peer_;  // each request of a connection answers for itself
+    if (!options().trusted_proxies.empty()) {
+      std::vector<std::string_view> forwarded_for;
+      const auto fields = message.equal_range("X-Forwarded-For");
+      for (auto field = fields.first; field != fields.second; ++field) forwarded_for.push_back(ToStd(field->value()));
+      client_ = ClientAddress(peer_, forwarded_for, options().trusted_proxies);
+    }
+    request.peer = client_;
     request.body = std::move(message.body());
     keep_alive_ = message.keep_alive();
     http10_ = message.version() == 10;
@@ -741,7 +750,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       exchange.method = method_;
       exchange.target = target_;
       exchange.request_id = request_id_;
-      exchange.peer = peer_;
+      exchange.peer = client_;
       exchange.status = response.status;
       exchange.error = response.error;
       exchange.client_id = response.client_id;
@@ -839,6 +848,8 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
   const std::shared_ptr<ConnectionContext> context_;
   uint64_t id_ = 0;
   std::string peer_;
+  // The client as the requests name it: peer_, or the X-Forwarded-For client behind a trusted proxy.
+  std::string client_;
   State state_ = State::kReading;
   // Of the current request, once its header is read; their capacity is reused by the next request.
   std::string method_;

@@ -6,8 +6,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "common/ip_network.h"
 #include "gateway/http_observer.h"
 #include "gateway/http_types.h"
 
@@ -30,6 +32,9 @@ struct HttpServerOptions {
   // HTTPS with the holder's current context (tls_context.h), or plain HTTP when null. A TLS connection begins with
   // its handshake, which must finish within read_timeout; one that fails is closed and refused as kTlsHandshake.
   std::shared_ptr<TlsContextHolder> tls;
+  // Reverse proxies whose X-Forwarded-For names the client (client_address.h): HttpRequest::peer and the exchange's
+  // peer are then the client's address rather than the proxy's. Empty: the header is ignored.
+  std::vector<common::IpNetwork> trusted_proxies;
 };
 
 // Handles one request. `done` must be called exactly once, from any thread (the connection posts back to its

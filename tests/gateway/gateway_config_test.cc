@@ -142,6 +142,15 @@ TEST_F(ServerConnectionConfigTest, TokenFileMustHoldOneCredential) {
   EXPECT_THAT(Refusal(config), HasSubstr("server_token_file"));
 }
 
+TEST(GatewayConfigTest, TrustedProxiesAreCidrRanges) {
+  clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
+  config.add_trusted_proxies("10.0.0.0/8");
+  config.add_trusted_proxies("2001:db8::/32");
+  EXPECT_TRUE(ValidateGatewayConfig(config).ok());
+  config.add_trusted_proxies("10.0.0.1/8");
+  EXPECT_THAT(std::string(ValidateGatewayConfig(config).message()), HasSubstr("trusted_proxies[2]"));
+}
+
 // Plain HTTP outside loopback only when TLS is said to end in front of the gateway.
 TEST(GatewayConfigTest, PlainHttpOnANonLoopbackAddressNeedsAllowPlainHttp) {
   clientreg::config::v1::GatewayConfig config = DefaultGatewayConfig();
