@@ -57,6 +57,10 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 
+# The gateway's connection cap (max_connections, 10000 by default) needs as many descriptors, and the soft limit of a
+# login shell is often 1024: raise it to the hard limit, as the systemd units do with LimitNOFILE.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || echo "run-local: could not raise the open file limit (ulimit -n $(ulimit -n))" >&2
+
 build/bin/clientreg-server --config="$server_config" --data_dir=./var &
 server_pid=$!
 # The gateway connects to the server before it opens port 8080, so 8080 answers only once registrations work.

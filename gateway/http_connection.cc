@@ -365,6 +365,14 @@ std::optional<Rejection> CheckHeader(const Request& request, const http::request
   if (content_lengths > 1 || (content_lengths == 1 && !parser.content_length())) {
     return Rejection{400, "the request needs at most one valid Content-Length"};
   }
+  // RFC 9110 §8.6: Content-Length = 1*DIGIT. Beast 1.74 takes "52, 52" in one field as 52, while two fields of 52
+  // are refused above: one rule for both, as a list in one field is the same as repeated fields (§5.3).
+  if (content_lengths == 1) {
+    const std::string_view value = ToStd(request[http::field::content_length]);
+    if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return Rejection{400, "the request needs at most one valid Content-Length"};
+    }
+  }
   if (content_lengths == 0 && (request.method_string() == "POST" || request.method_string() == "PUT")) {
     // RFC 9110 §15.5.12.
     return Rejection{411, "a POST or PUT request needs Content-Length or Transfer-Encoding: chunked"};

@@ -29,10 +29,11 @@ HttpResponse ErrorResponse(unsigned status, std::string_view error, std::string_
 }
 
 HttpResponse ErrorResponseFromStatus(const absl::Status& status) {
+  // Through the one table: absl and gRPC number their codes alike. A memory or parser failure is not the client's
+  // fault (503, 500), and its message never reaches the client.
   const auto detail = common::GetRegistrationError(status);
-  if (detail.has_value())
-    return ErrorResponse(400, detail->error(), detail->error_description(), detail->error_field());
-  return ErrorResponse(400, common::kInvalidRequest, std::string(status.message()));
+  return ErrorResponseFromGrpc(grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+                                            detail.has_value() ? detail->SerializeAsString() : std::string()));
 }
 
 HttpResponse UnauthorizedResponse(bool token_presented) {

@@ -15,7 +15,9 @@ namespace clientreg::gateway {
 HttpResponse ErrorResponse(unsigned status, std::string_view error, std::string_view description,
                            std::string_view field = {});
 
-// A 400 for a request the gateway itself refused (its JSON mapping), from the status's RegistrationError payload.
+// The answer to a request the gateway itself refused (its JSON mapping), through ErrorResponseFromGrpc's table:
+// INVALID_ARGUMENT with its RegistrationError payload is a 400 naming the error; RESOURCE_EXHAUSTED a 503, INTERNAL
+// a 500, neither with the internal message.
 HttpResponse ErrorResponseFromStatus(const absl::Status& status);
 
 // The 401 of RFC 6750 §3.1 for the RFC 7592 configuration endpoint and the RFC 7591 §3 initial access token:

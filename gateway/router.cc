@@ -25,7 +25,8 @@ constexpr std::string_view kRegistrationPath = "/oauth/register";
 constexpr std::string_view kOpenApiPath = "/openapi.json";
 constexpr std::string_view kHealthzPath = "/healthz";
 constexpr std::string_view kReadyzPath = "/readyz";
-constexpr std::string_view kManagementMethods = "GET, PUT, DELETE";
+// RFC 9110 §9.1: HEAD wherever GET is; OPTIONS answers the CORS preflight, so Allow names it too.
+constexpr std::string_view kManagementMethods = "GET, HEAD, PUT, DELETE, OPTIONS";
 
 // RFC 7592 §2.2: members a PUT body is asked about beyond the metadata. The first two are compared by the server,
 // the other four are refused there.
@@ -263,7 +264,8 @@ void Router::Handle(HttpRequest request, std::function<void(HttpResponse)> done)
         return;
       }
       // RFC 9110 §15.5.6: a 405 carries Allow; GET never lists clients.
-      HttpResponse response = request.method == "OPTIONS" ? Preflight("POST, OPTIONS") : MethodNotAllowed("POST");
+      HttpResponse response =
+          request.method == "OPTIONS" ? Preflight("POST, OPTIONS") : MethodNotAllowed("POST, OPTIONS");
       AddCors(request.origin, response);
       done(std::move(response));
       return;
@@ -315,14 +317,15 @@ void Router::ServeHealth(const HttpRequest& request, Route route, Done done) con
 
 void Router::ServeDocument(const HttpRequest& request, std::string_view body, Done done) const {
   HttpResponse response;
-  if (request.method == "GET") {
+  // The connection leaves the body out of a HEAD answer and keeps its Content-Length (RFC 9110 §9.3.2).
+  if (request.method == "GET" || request.method == "HEAD") {
     response.headers.emplace_back("Content-Type", "application/json");
     response.headers.emplace_back("Cache-Control", "public, max-age=3600");
     response.body = std::string(body);
   } else if (request.method == "OPTIONS") {
-    response = Preflight("GET, OPTIONS");
+    response = Preflight("GET, HEAD, OPTIONS");
   } else {
-    response = MethodNotAllowed("GET");
+    response = MethodNotAllowed("GET, HEAD, OPTIONS");
   }
   AddCors(request.origin, response, /*public_document=*/response.status == 200);
   done(std::move(response));
@@ -358,9 +361,11 @@ void Router::Manage(HttpRequest request, std::string_view client_id, Done done) 
   // Only a segment that can be a client_id is logged: anything else is an arbitrary client-chosen string.
   Done reply = Replier(request.origin, AllowedExcept(kManagementMethods, request.method), std::move(done),
                        IsValidClientIdSegment(client_id) ? std::string(client_id) : std::string());
-  const bool known_method = request.method == "GET" || request.method == "PUT" || request.method == "DELETE";
+  // HEAD is a GET whose body the connection leaves out (RFC 9110 §9.3.2): same call, same status and fields.
+  const bool read = request.method == "GET" || request.method == "HEAD";
+  const bool known_method = read || request.method == "PUT" || request.method == "DELETE";
   if (!known_method) {
-    reply(request.method == "OPTIONS" ? Preflight("GET, PUT, DELETE, OPTIONS") : MethodNotAllowed(kManagementMethods));
+    reply(request.method == "OPTIONS" ? Preflight(kManagementMethods) : MethodNotAllowed(kManagementMethods));
     return;
   }
   // RFC 6750 §3.1: no credentials, no error code. Answered here, without a call: the server could only refuse.
@@ -377,7 +382,7 @@ void Router::Manage(HttpRequest request, std::string_view client_id, Done done) 
     return;
   }
   const RegistrationClient::CallerContext caller{request.peer, request.request_id};
-  if (request.method == "GET") {
+  if (read) {
     clientreg::v1::GetRegistrationRequest rpc;
     rpc.set_client_id(std::string(client_id));
     rpc.set_registration_access_token(std::string(*token));

@@ -397,12 +397,12 @@ TEST_F(ManagementE2eTest, ConfigurationEndpointOtherMethodsAre405WithAllow) {
   for (const std::string method : {"POST", "PATCH"}) {
     const RawResponse response = Send(method, ConfigPath(client.client_id), Bearer(client.token), std::string("{}"));
     EXPECT_EQ(response.status, 405) << method;
-    EXPECT_EQ(response.Header("allow"), "GET, PUT, DELETE") << method;
+    EXPECT_EQ(response.Header("allow"), "GET, HEAD, PUT, DELETE, OPTIONS") << method;
   }
   const RawResponse preflight = Send("OPTIONS", ConfigPath(client.client_id),
                                      "Origin: https://app.example\r\nAccess-Control-Request-Method: PUT\r\n");
   EXPECT_EQ(preflight.status, 204);
-  EXPECT_EQ(preflight.Header("access-control-allow-methods"), "GET, PUT, DELETE, OPTIONS");
+  EXPECT_EQ(preflight.Header("access-control-allow-methods"), "GET, HEAD, PUT, DELETE, OPTIONS");
   EXPECT_EQ(preflight.Header("access-control-allow-origin"), "*");
   EXPECT_EQ(Get(client, client.token).status, 200);
 }
@@ -449,7 +449,34 @@ TEST_F(ManagementE2eTest, Items71To74DiscoveryDocuments) {
   ExpectDiscoveryDocument(Send("GET", "/.well-known/openid-configuration"), Issuer(), true);
   const RawResponse post = Send("POST", "/.well-known/openid-configuration", "", std::string("{}"));
   EXPECT_EQ(post.status, 405);
-  EXPECT_EQ(post.Header("allow"), "GET");
+  EXPECT_EQ(post.Header("allow"), "GET, HEAD, OPTIONS");
+}
+
+// RFC 9110 §9.1, §9.3.2: HEAD wherever GET is, with the GET answer's status and fields and no content.
+TEST_F(ManagementE2eTest, HeadAnswersLikeGetWithoutContent) {
+  const Registered client = Register();
+  for (const auto& [target, headers] :
+       std::vector<std::pair<std::string, std::string>>{{"/.well-known/oauth-authorization-server", ""},
+                                                        {"/.well-known/openid-configuration", ""},
+                                                        {"/openapi.json", ""},
+                                                        {ConfigPath(client.client_id), Bearer(client.token)}}) {
+    SCOPED_TRACE(target);
+    const RawResponse get = Send("GET", target, headers);
+    ASSERT_EQ(get.status, 200);
+    RawConnection connection(http_port());
+    ASSERT_TRUE(connection.Send("HEAD " + target + " HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n"));
+    const std::optional<RawResponse> head = connection.Read(/*response_to_head=*/true);
+    ASSERT_TRUE(head.has_value());
+    EXPECT_EQ(head->status, 200);
+    EXPECT_EQ(head->Header("content-length"), std::to_string(get.body.size()));
+    EXPECT_EQ(head->Header("content-type"), get.Header("content-type"));
+    EXPECT_TRUE(head->body.empty());
+    // The connection stays usable: no stray content was sent after the header.
+    ASSERT_TRUE(connection.Send("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n"));
+    const std::optional<RawResponse> next = connection.Read();
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(next->status, 200);
+  }
 }
 
 // Items 71, 72 with issuer path /t1: RFC 8414 §3 insertion, OIDC appending, and the inserted OIDC form.

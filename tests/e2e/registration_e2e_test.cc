@@ -213,7 +213,7 @@ TEST_F(RegistrationE2eTest, OtherMethodsAre405AndOtherPaths404) {
         http_port(), std::string(method) + " /oauth/register HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     ASSERT_TRUE(response.has_value());
     EXPECT_EQ(response->status, 405);
-    EXPECT_EQ(response->Header("allow"), "POST");
+    EXPECT_EQ(response->Header("allow"), "POST, OPTIONS");
     ExpectErrorHeaders(*response);
     EXPECT_EQ(JsonView(response->body).String("error"), "invalid_request");
   }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "clientreg/v1/errors.pb.h"
+#include "common/registration_error.h"
 #include "grpcpp/support/status.h"
 #include "gtest/gtest.h"
 
@@ -27,6 +28,53 @@ TEST(ErrorResponseFromGrpcTest, AServerThatGivesUpOrIsGoneIsRetryable) {
   }
   EXPECT_EQ(ErrorResponseFromGrpc(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "")).status, 504u);
   EXPECT_EQ(ErrorResponseFromGrpc(grpc::Status(grpc::StatusCode::INTERNAL, "")).status, 500u);
+}
+
+// The one code -> HTTP table (spec.md §9), every code.
+TEST(ErrorResponseFromGrpcTest, EveryCodeHasItsStatus) {
+  const struct {
+    grpc::StatusCode code;
+    unsigned registration;  // on the registration routes
+    unsigned management;    // on the RFC 7592 routes
+  } kTable[] = {
+      {grpc::StatusCode::INVALID_ARGUMENT, 400, 400},
+      {grpc::StatusCode::UNAUTHENTICATED, 401, 401},
+      {grpc::StatusCode::NOT_FOUND, 500, 401},
+      {grpc::StatusCode::PERMISSION_DENIED, 403, 403},
+      {grpc::StatusCode::RESOURCE_EXHAUSTED, 503, 503},
+      {grpc::StatusCode::CANCELLED, 503, 503},
+      {grpc::StatusCode::UNAVAILABLE, 503, 503},
+      {grpc::StatusCode::DEADLINE_EXCEEDED, 504, 504},
+      {grpc::StatusCode::UNIMPLEMENTED, 405, 405},
+      {grpc::StatusCode::UNKNOWN, 500, 500},
+      {grpc::StatusCode::ALREADY_EXISTS, 500, 500},
+      {grpc::StatusCode::FAILED_PRECONDITION, 500, 500},
+      {grpc::StatusCode::ABORTED, 500, 500},
+      {grpc::StatusCode::OUT_OF_RANGE, 500, 500},
+      {grpc::StatusCode::INTERNAL, 500, 500},
+      {grpc::StatusCode::DATA_LOSS, 500, 500},
+  };
+  for (const auto& row : kTable) {
+    const grpc::Status status(row.code, "internal words");
+    EXPECT_EQ(ErrorResponseFromGrpc(status, RpcKind::kRegistration).status, row.registration) << row.code;
+    EXPECT_EQ(ErrorResponseFromGrpc(status, RpcKind::kManagement).status, row.management) << row.code;
+    EXPECT_EQ(ErrorResponseFromGrpc(status).body.find("internal words"), std::string::npos) << row.code;
+  }
+}
+
+// The gateway's own refusals (the JSON mapper's statuses) go through the same table.
+TEST(ErrorResponseFromStatusTest, MapperStatusesUseTheTable) {
+  const HttpResponse invalid =
+      ErrorResponseFromStatus(common::InvalidRequest("client_name", "the body is not one JSON object"));
+  EXPECT_EQ(invalid.status, 400u);
+  EXPECT_EQ(invalid.error, "invalid_request");
+  EXPECT_NE(invalid.body.find("the body is not one JSON object"), std::string::npos);
+  const HttpResponse exhausted = ErrorResponseFromStatus(absl::ResourceExhaustedError("MEMALLOC in the parser"));
+  EXPECT_EQ(exhausted.status, 503u);
+  EXPECT_EQ(exhausted.body.find("MEMALLOC"), std::string::npos);
+  const HttpResponse internal = ErrorResponseFromStatus(absl::InternalError("simdjson UNEXPECTED_ERROR"));
+  EXPECT_EQ(internal.status, 500u);
+  EXPECT_EQ(internal.body.find("simdjson"), std::string::npos);
 }
 
 grpc::Status WithDetail(grpc::StatusCode code, const clientreg::v1::RegistrationError& detail) {
