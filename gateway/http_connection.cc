@@ -39,163 +39,11 @@
 #include "common/registration_error.h"
 #include "gateway/client_address.h"
 #include "gateway/http_errors.h"
+#include "gateway/http_framing.h"
 #include "gateway/request_id.h"
 #include "gateway/tls_context.h"
 
 namespace clientreg::gateway::internal {
-
-// ---------------------------------------------------------------------------------------------------------------
-// ConnectionTracker
-
-ConnectionTracker::ConnectionTracker(std::size_t max_connections)
-    : max_connections_(std::max<std::size_t>(max_connections, 1)) {}
-
-uint64_t ConnectionTracker::Add(std::shared_ptr<TrackedConnection> connection) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const uint64_t id = next_id_++;
-  connections_[id].connection = std::move(connection);
-  return id;
-}
-
-void ConnectionTracker::Remove(uint64_t id) {
-  // Both are released after the lock: the callback posts to the acceptor, and the last reference to a connection
-  // runs its destructor.
-  std::shared_ptr<TrackedConnection> released;
-  std::function<void()> on_room;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = connections_.find(id);
-    if (it == connections_.end()) return;
-    if (it->second.idle) idle_.erase(it->second.idle_position);
-    released = std::move(it->second.connection);
-    connections_.erase(it);
-    if (connections_.size() < max_connections_) {
-      // Room came from a close; nobody else has to give way for the connection that waited.
-      evict_next_idle_ = false;
-      on_room = std::move(on_room_);
-      on_room_ = nullptr;
-    }
-    if (connections_.empty()) empty_.notify_all();
-  }
-  if (on_room) on_room();
-}
-
-bool ConnectionTracker::EnterIdle(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = connections_.find(id);
-  if (it == connections_.end()) return false;
-  Entry& entry = it->second;
-  if (entry.doomed || shutting_down_) {
-    entry.doomed = true;
-    return false;
-  }
-  if (evict_next_idle_ && connections_.size() >= max_connections_) {
-    evict_next_idle_ = false;
-    entry.doomed = true;
-    return false;
-  }
-  if (!entry.idle) {
-    entry.idle = true;
-    entry.idle_position = idle_.insert(idle_.end(), id);
-  }
-  return true;
-}
-
-bool ConnectionTracker::LeaveIdle(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = connections_.find(id);
-  if (it == connections_.end() || it->second.doomed) return false;
-  if (it->second.idle) {
-    idle_.erase(it->second.idle_position);
-    it->second.idle = false;
-  }
-  return true;
-}
-
-bool ConnectionTracker::HasRoom() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return connections_.size() < max_connections_;
-}
-
-std::shared_ptr<TrackedConnection> ConnectionTracker::MakeRoom() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (connections_.size() < max_connections_) return nullptr;
-  if (idle_.empty()) {
-    evict_next_idle_ = true;
-    return nullptr;
-  }
-  Entry& entry = connections_[idle_.front()];
-  idle_.pop_front();
-  entry.idle = false;
-  entry.doomed = true;
-  return entry.connection;
-}
-
-void ConnectionTracker::NotifyWhenRoom(std::function<void()> on_room) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (connections_.size() >= max_connections_) {
-      on_room_ = std::move(on_room);
-      return;
-    }
-  }
-  on_room();
-}
-
-std::vector<std::shared_ptr<TrackedConnection>> ConnectionTracker::BeginShutdown() {
-  std::vector<std::shared_ptr<TrackedConnection>> idle;
-  std::function<void()> on_room;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    shutting_down_ = true;
-    on_room = std::move(on_room_);
-    on_room_ = nullptr;
-    for (uint64_t id : idle_) {
-      Entry& entry = connections_[id];
-      entry.idle = false;
-      entry.doomed = true;
-      idle.push_back(entry.connection);
-    }
-    idle_.clear();
-  }
-  return idle;
-}
-
-bool ConnectionTracker::ShuttingDown() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return shutting_down_;
-}
-
-std::vector<std::shared_ptr<TrackedConnection>> ConnectionTracker::All() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<std::shared_ptr<TrackedConnection>> all;
-  all.reserve(connections_.size());
-  for (const auto& [id, entry] : connections_) all.push_back(entry.connection);
-  return all;
-}
-
-bool ConnectionTracker::WaitUntilEmpty(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return empty_.wait_until(lock, deadline, [this] { return connections_.empty(); });
-}
-
-void ConnectionTracker::ReleaseAll() {
-  std::unordered_map<uint64_t, Entry> released;
-  std::function<void()> on_room;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    released.swap(connections_);
-    idle_.clear();
-    on_room = std::move(on_room_);
-    on_room_ = nullptr;
-    empty_.notify_all();
-  }
-}
-
-void ConnectionTracker::ClosePostGate() {
-  std::lock_guard<std::mutex> lock(gate_mutex_);
-  gate_open_ = false;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Connection
@@ -207,7 +55,6 @@ namespace http = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-using Request = http::request<http::string_body>;
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
@@ -217,33 +64,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::size_t kReadChunk = 16384;
 // Upper bound of a lingering close (RFC 9112 §9.6).
 constexpr std::chrono::milliseconds kMaxLinger{2000};
-
-struct Rejection {
-  unsigned status;
-  std::string description;
-};
-
-// Beast 1.74 speaks boost::string_view.
-std::string_view ToStd(beast::string_view s) { return std::string_view(s.data(), s.size()); }
-
-// ASCII case-insensitive: field names (RFC 9110 §5.1), transfer codings (§10.1.4), expectations (§10.1.1).
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x >= 'A' && x <= 'Z' ? x + 32 : x) == (y >= 'A' && y <= 'Z' ? y + 32 : y);
-         });
-}
-
-// RFC 9110 §5.6.2: tchar.
-bool IsTokenChar(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-bool IsToken(std::string_view s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return IsTokenChar(static_cast<unsigned char>(c)); });
-}
 
 // RFC 9110 §5.5: CR, LF and NUL are never valid in a field value; one from the handler would split the response.
 bool IsSafeFieldValue(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == s.npos; }
@@ -278,112 +98,6 @@ std::string FormatPeer(const tcp::endpoint& endpoint) {
   const std::string port = std::to_string(endpoint.port());
   if (address.is_v6()) return "[" + address.to_string() + "]:" + port;
   return address.to_string() + ":" + port;
-}
-
-// The refusal a rejection's status stands for, as clientreg_http_rejected_total counts it.
-HttpRefusal RefusalFor(unsigned status) {
-  switch (status) {
-    case 411:
-      return HttpRefusal::kLengthRequired;
-    case 413:
-      return HttpRefusal::kBodyTooLarge;
-    case 431:
-      return HttpRefusal::kHeaderTooLarge;
-    default:
-      return HttpRefusal::kFraming;
-  }
-}
-
-bool IsParserError(const beast::error_code& ec) {
-  return &ec.category() == &http::make_error_code(http::error::need_more).category() &&
-         ec != http::error::end_of_stream && ec != http::error::partial_message;
-}
-
-// The status for a Beast error met while parsing; nullopt if the peer is gone or the socket failed, when there is
-// no one to answer.
-std::optional<Rejection> RejectionForParseError(const beast::error_code& ec, const HttpServerOptions& options) {
-  if (ec == http::error::header_limit) {
-    // RFC 6585 §5.
-    return Rejection{431,
-                     "the request header block is larger than " + std::to_string(options.max_header_bytes) + " bytes"};
-  }
-  if (ec == http::error::body_limit) {
-    // RFC 9110 §15.5.14; Beast raises it from the Content-Length before the body, and from chunk sizes as they come.
-    return Rejection{413, "the request body is larger than " + std::to_string(options.max_body_bytes) + " bytes"};
-  }
-  if (ec == http::error::buffer_overflow) {
-    // Only a chunk header or trailer section longer than the read buffer gets here.
-    return Rejection{400, "a chunk header or trailer is too long"};
-  }
-  if (IsParserError(ec)) return Rejection{400, "malformed HTTP/1.1 request: " + ec.message()};
-  return std::nullopt;
-}
-
-// The framing policy of docs/style.md ("HTTP framing on Beast 1.74") on a parsed header, for what Beast 1.74 lets
-// through: it must leave exactly one way to find where the body ends (RFC 9112 §6.3), or the request is refused.
-std::optional<Rejection> CheckHeader(const Request& request, const http::request_parser<http::string_body>& parser,
-                                     const HttpServerOptions& options) {
-  // Beast 1.74 parses only HTTP/1.0 and HTTP/1.1 (anything else is bad_version, a 400).
-  const bool http10 = request.version() == 10;
-
-  // RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request with more than one.
-  const std::size_t hosts = request.count(http::field::host);
-  if (hosts > 1 || (hosts == 0 && !http10)) return Rejection{400, "the request needs exactly one Host field"};
-
-  const std::size_t transfer_encodings = request.count(http::field::transfer_encoding);
-  const std::size_t content_lengths = request.count(http::field::content_length);
-  if (transfer_encodings > 0) {
-    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
-    if (http10) return Rejection{400, "Transfer-Encoding is not allowed in an HTTP/1.0 request"};
-    // RFC 9112 §6.1 lets a server reject both; that is how requests are smuggled past a proxy that reads the other.
-    if (content_lengths > 0) return Rejection{400, "Transfer-Encoding and Content-Length must not both be sent"};
-    std::vector<std::string_view> codings;
-    const auto fields = request.equal_range(http::field::transfer_encoding);
-    for (auto field = fields.first; field != fields.second; ++field) {
-      std::string_view list = ToStd(field->value());
-      while (!list.empty()) {
-        const std::size_t comma = list.find(',');
-        std::string_view coding = list.substr(0, comma);
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-        const std::size_t first = coding.find_first_not_of(" \t");
-        if (first == std::string_view::npos) continue;  // RFC 9110 §5.6.1: empty list elements do not count
-        coding = coding.substr(first, coding.find_last_not_of(" \t") - first + 1);
-        codings.push_back(coding);
-      }
-    }
-    const auto is_chunked = [](std::string_view coding) { return EqualsIgnoreCase(coding, "chunked"); };
-    const auto chunked_count = std::count_if(codings.begin(), codings.end(), is_chunked);
-    if (codings.size() == 1 && chunked_count == 1 && parser.chunked()) return std::nullopt;
-    if (!codings.empty() && is_chunked(codings.back()) && chunked_count == 1) {
-      // RFC 9112 §6.1: a transfer coding the server does not implement gets 501.
-      return Rejection{501, "the only supported transfer coding is chunked"};
-    }
-    // RFC 9112 §6.3: chunked not last (or twice) leaves the body length unknown; 400 and close.
-    return Rejection{400, "Transfer-Encoding must be exactly chunked"};
-  }
-  // RFC 9112 §6.3: differing Content-Length values are unrecoverable; repeated ones are refused as well.
-  if (content_lengths > 1 || (content_lengths == 1 && !parser.content_length())) {
-    return Rejection{400, "the request needs at most one valid Content-Length"};
-  }
-  // RFC 9110 §8.6: Content-Length = 1*DIGIT. Beast 1.74 takes "52, 52" in one field as 52, while two fields of 52
-  // are refused above: one rule for both, as a list in one field is the same as repeated fields (§5.3).
-  if (content_lengths == 1) {
-    const std::string_view value = ToStd(request[http::field::content_length]);
-    if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return Rejection{400, "the request needs at most one valid Content-Length"};
-    }
-  }
-  if (content_lengths == 0 && (request.method_string() == "POST" || request.method_string() == "PUT")) {
-    // RFC 9110 §15.5.12.
-    return Rejection{411, "a POST or PUT request needs Content-Length or Transfer-Encoding: chunked"};
-  }
-  if (parser.content_length() && *parser.content_length() > options.max_body_bytes) {
-    return Rejection{413, "the request body is larger than " + std::to_string(options.max_body_bytes) + " bytes"};
-  }
-  // RFC 9110 §5.3: these are not list fields, so a second line would leave two meanings; the router reads one.
-  if (request.count(http::field::content_type) > 1) return Rejection{400, "more than one Content-Type field"};
-  if (request.count(http::field::authorization) > 1) return Rejection{400, "more than one Authorization field"};
-  return std::nullopt;
 }
 
 template <typename Stream>
