@@ -5,19 +5,10 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "common/ip_network.h"
 #include "common/logging.h"
 
 namespace clientreg::gateway {
-
-std::string_view PeerAddress(std::string_view peer) {
-  const std::size_t colon = peer.rfind(':');
-  if (colon == std::string_view::npos) return peer;
-  std::string_view address = peer.substr(0, colon);
-  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
-    address = address.substr(1, address.size() - 2);
-  }
-  return address;
-}
 
 ExchangeRecorder::ExchangeRecorder(GatewayMetrics* metrics, std::function<Route(std::string_view target)> classify)
     : metrics_(metrics), classify_(std::move(classify)) {}
@@ -36,6 +27,8 @@ void ExchangeRecorder::Exchange(const HttpExchange& exchange) {
       absl::StrFormat("%.3f", std::chrono::duration<double, std::milli>(exchange.latency).count());
   // Every line has every field, empty when unknown: a fixed shape is what log queries and parsers rely on. The
   // method is logged as labelled, so a client-chosen token never reaches the log.
+  // "IP:PORT" of the connection, or the bare IP a trusted proxy named (client_address.h).
+  const absl::StatusOr<common::IpAddress> client_ip = common::ParsePeerAddress(exchange.peer);
   common::Log(common::LogLevel::kInfo, "http_request",
               {{"request_id", exchange.request_id},
                {"route", RouteLabel(route)},
@@ -43,7 +36,7 @@ void ExchangeRecorder::Exchange(const HttpExchange& exchange) {
                {"status", status},
                {"error", exchange.error},
                {"latency_ms", latency_ms},
-               {"client_ip", PeerAddress(exchange.peer)},
+               {"client_ip", client_ip.ok() ? client_ip->ToString() : std::string()},
                {"client_id", exchange.client_id}});
 }
 

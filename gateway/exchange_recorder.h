@@ -30,9 +30,6 @@ class ExchangeRecorder final : public HttpObserver {
   const std::function<Route(std::string_view)> classify_;
 };
 
-// The address part of a peer "ip:port" or "[ipv6]:port": "203.0.113.7", "2001:db8::1".
-std::string_view PeerAddress(std::string_view peer);
-
 }  // namespace clientreg::gateway
 
 #endif  // CLIENTREG_GATEWAY_EXCHANGE_RECORDER_H_

@@ -111,33 +111,21 @@ grpc::Status RegistrationService::GetRegistration(grpc::ServerContext* context,
                                                   const clientreg::v1::GetRegistrationRequest* request,
                                                   clientreg::v1::ClientInformation* response) {
   if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
-  const std::optional<common::IpAddress> client_ip = ClientIp(*context);
-  if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return ToGrpcStatus(budget);
-  absl::StatusOr<clientreg::v1::ClientInformation> result = manager_->Get(*request);
-  CountTokenCheck(client_ip, result.status());
-  return ToGrpcResponse(std::move(result), response);
+  return ToGrpcResponse(WithinTokenBudget(*context, [&] { return manager_->Get(*request); }), response);
 }
 
 grpc::Status RegistrationService::UpdateRegistration(grpc::ServerContext* context,
                                                      const clientreg::v1::UpdateRegistrationRequest* request,
                                                      clientreg::v1::ClientInformation* response) {
   if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
-  const std::optional<common::IpAddress> client_ip = ClientIp(*context);
-  if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return ToGrpcStatus(budget);
-  absl::StatusOr<clientreg::v1::ClientInformation> result = manager_->Update(*request);
-  CountTokenCheck(client_ip, result.status());
-  return ToGrpcResponse(std::move(result), response);
+  return ToGrpcResponse(WithinTokenBudget(*context, [&] { return manager_->Update(*request); }), response);
 }
 
 grpc::Status RegistrationService::DeleteRegistration(grpc::ServerContext* context,
                                                      const clientreg::v1::DeleteRegistrationRequest* request,
                                                      clientreg::v1::DeleteRegistrationResponse* /*response*/) {
   if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
-  const std::optional<common::IpAddress> client_ip = ClientIp(*context);
-  if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return ToGrpcStatus(budget);
-  const absl::Status result = manager_->Delete(*request);
-  CountTokenCheck(client_ip, result);
-  return ToGrpcStatus(result);
+  return ToGrpcStatus(WithinTokenBudget(*context, [&] { return manager_->Delete(*request); }));
 }
 
 grpc::Status RegistrationService::GetServerMetadata(grpc::ServerContext* context,

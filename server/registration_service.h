@@ -1,6 +1,9 @@
 #ifndef CLIENTREG_SERVER_REGISTRATION_SERVICE_H_
 #define CLIENTREG_SERVER_REGISTRATION_SERVICE_H_
 
+#include <optional>
+#include <type_traits>
+
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "server/caller_authorizer.h"
 #include "server/client_cap.h"
@@ -56,6 +59,20 @@ class RegistrationService final : public clientreg::v1::ClientRegistration::With
   std::optional<common::IpAddress> ClientIp(const grpc::ServerContextBase& context) const;
   // Counts a refusal of the rate limiter in the metrics, and hands it on.
   absl::Status CountRateLimited(absl::Status status) const;
+  // Runs `check` (a registration access token check and what it guards) within the caller's budget of failed token
+  // checks (RFC 7592 brute force): refused unspent when the budget is gone, and a refused token takes from it.
+  template <typename Check>
+  auto WithinTokenBudget(const grpc::ServerContextBase& context, Check check) const -> decltype(check()) {
+    const std::optional<common::IpAddress> client_ip = ClientIp(context);
+    if (absl::Status budget = AdmitTokenCheck(client_ip); !budget.ok()) return budget;
+    auto result = check();
+    if constexpr (std::is_same_v<decltype(result), absl::Status>) {
+      CountTokenCheck(client_ip, result);
+    } else {
+      CountTokenCheck(client_ip, result.status());
+    }
+    return result;
+  }
   // RFC 7592 brute force: OK unless `client_ip` spent its budget of failed token checks.
   absl::Status AdmitTokenCheck(const std::optional<common::IpAddress>& client_ip) const;
   // Takes from that budget when `checked` is a refused token.
