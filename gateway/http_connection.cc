@@ -1,5 +1,6 @@
 #include "gateway/http_connection.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,6 +65,8 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::size_t kReadChunk = 16384;
 // Upper bound of a lingering close (RFC 9112 §9.6).
 constexpr std::chrono::milliseconds kMaxLinger{2000};
+// The access log's status of a request whose client went away before its answer (nginx's convention).
+constexpr unsigned kClientClosedRequest = 499;
 
 // RFC 9110 §5.5: CR, LF and NUL are never valid in a field value; one from the handler would split the response.
 bool IsSafeFieldValue(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == s.npos; }
@@ -392,6 +395,8 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     }
     request.peer = client_;
     request.body = std::move(message.body());
+    cancellation_ = std::make_shared<Cancellation>();
+    request.cancellation = cancellation_;
     keep_alive_ = message.keep_alive();
     http10_ = message.version() == 10;
 
@@ -410,11 +415,49 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       common::Log(common::LogLevel::kError, "http_handler_exception", {{"peer", peer_}});
       pending->Deliver(ErrorResponse(500, common::kServerError, "internal error"));
     }
+    WatchForHangUp();
+  }
+
+  // While the handler runs nothing else reads the socket, so a client that gives up and closes would go unnoticed
+  // until the answer is written, its RPC running to the end for nobody. Waits for the socket to turn readable
+  // instead: a hang-up then cancels the request's work and closes the connection (as nginx does, a client that
+  // half-closes after its request counts as gone). Bytes of a pipelined request mean the client is still there:
+  // they stay unread for the next request, and the watch ends.
+  void WatchForHangUp() {
+    if (state_ != State::kHandling || buffer_.size() > 0) return;
+    watching_ = true;
+    lowest().socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this(), sequence = sequence_](
+                                                             beast::error_code ec) { self->OnReadable(sequence, ec); });
+  }
+
+  void OnReadable(uint64_t sequence, beast::error_code ec) {
+    // Answered meanwhile (the wait was cancelled, or lost the race), or closed.
+    if (state_ != State::kHandling || sequence != sequence_) return;
+    watching_ = false;
+    if (ec) return;
+    // POLLRDHUP reports the peer's FIN even behind unread data, such as a TLS close_notify alert.
+    pollfd fd{lowest().socket().native_handle(), POLLIN | POLLRDHUP, 0};
+    if (::poll(&fd, 1, 0) < 0) return;
+    if (fd.revents == 0) {  // a spurious wake-up
+      WatchForHangUp();
+      return;
+    }
+    if ((fd.revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0) return;  // data: the next request has begun
+    cancellation_->Cancel();
+    // 499, as nginx logs it: the client closed the connection before its answer; nothing is sent.
+    ReportExchange(kClientClosedRequest, "client_closed_request", "");
+    Finish();
   }
 
   void OnResponse(uint64_t sequence, HttpResponse response) {
     // A late answer (the connection closed meanwhile, or a second call of `done`) is dropped.
     if (state_ != State::kHandling || sequence != sequence_) return;
+    if (watching_) {
+      // Ends the hang-up watch, the only operation pending on the socket now; its handler finds kWriting.
+      watching_ = false;
+      beast::error_code ignored;
+      lowest().socket().cancel(ignored);
+    }
     const bool close = !keep_alive_ || response.close || context_->tracker.ShuttingDown();
     WriteResponse(std::move(response), close);
   }
@@ -467,18 +510,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
     out.keep_alive(!close);
     // RFC 9112 §9.3: an HTTP/1.0 client persists only if the response says keep-alive.
     if (!close && http10_) out.set(http::field::connection, "keep-alive");
-    if (context_->observer != nullptr) {
-      HttpExchange exchange;
-      exchange.method = method_;
-      exchange.target = target_;
-      exchange.request_id = request_id_;
-      exchange.peer = client_;
-      exchange.status = response.status;
-      exchange.error = response.error;
-      exchange.client_id = response.client_id;
-      exchange.latency = std::chrono::steady_clock::now() - request_start_;
-      context_->observer->Exchange(exchange);
-    }
+    ReportExchange(response.status, response.error, response.client_id);
     lowest().expires_after(options().write_timeout);
     http::async_write(stream_, out, beast::bind_front_handler(&Connection::OnWritten, this->shared_from_this()));
   }
@@ -550,6 +582,21 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
                              });
   }
 
+  // Tells the observer how the current request ended.
+  void ReportExchange(unsigned status, std::string_view error, std::string_view client_id) {
+    if (context_->observer == nullptr) return;
+    HttpExchange exchange;
+    exchange.method = method_;
+    exchange.target = target_;
+    exchange.request_id = request_id_;
+    exchange.peer = client_;
+    exchange.status = status;
+    exchange.error = error;
+    exchange.client_id = client_id;
+    exchange.latency = std::chrono::steady_clock::now() - request_start_;
+    context_->observer->Exchange(exchange);
+  }
+
   void Refused(HttpRefusal reason) {
     if (context_->observer != nullptr) context_->observer->Refused(reason);
   }
@@ -580,8 +627,10 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
   std::chrono::steady_clock::time_point request_start_;  // its first byte
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
-  uint64_t sequence_ = 0;  // of the request being handled; tells a late `done` from a current one
-  bool idle_ = false;      // registered idle with the tracker, waiting for the first byte of a request
+  uint64_t sequence_ = 0;                       // of the request being handled; tells a late `done` from a current one
+  std::shared_ptr<Cancellation> cancellation_;  // of the request being handled
+  bool watching_ = false;                       // for a hang-up while the handler runs
+  bool idle_ = false;  // registered idle with the tracker, waiting for the first byte of a request
   bool head_ = false;
   bool http10_ = false;
   bool keep_alive_ = false;

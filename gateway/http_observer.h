@@ -24,8 +24,9 @@ inline constexpr std::size_t kHttpRefusalCount = 7;
 static_assert(static_cast<std::size_t>(HttpRefusal::kTlsHandshake) + 1 == kHttpRefusalCount,
               "kHttpRefusalCount counts every HttpRefusal");
 
-// One answered request as its connection saw it, at the moment the response was handed to the socket. The views
-// are valid during the call only.
+// One answered request as its connection saw it, at the moment the response was handed to the socket; or, with
+// status 499 and error "client_closed_request", a request whose client hung up before its answer, which is then
+// never sent. The views are valid during the call only.
 struct HttpExchange {
   std::string_view method;      // as sent; empty if the request line was never parsed
   std::string_view target;      // as sent; empty likewise
@@ -48,7 +49,7 @@ class HttpObserver {
   virtual void ConnectionClosed() = 0;
   // Once per refused request or connection; a refused request that gets an answer is also an Exchange.
   virtual void Refused(HttpRefusal reason) = 0;
-  // Once per response handed to the socket, refusals included.
+  // Once per response handed to the socket, refusals included, and once per request abandoned by its client (499).
   virtual void Exchange(const HttpExchange& exchange) = 0;
 };
 

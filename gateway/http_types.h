@@ -1,9 +1,12 @@
 #ifndef CLIENTREG_GATEWAY_HTTP_TYPES_H_
 #define CLIENTREG_GATEWAY_HTTP_TYPES_H_
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "gateway/cancellation.h"
 
 namespace clientreg::gateway {
 
@@ -20,6 +23,8 @@ struct HttpRequest {
   std::string peer;                           // "ip:port" of the client
   std::string request_id;                     // well-formed X-Request-Id of the request, or one made for it
   std::string body;
+  // Cancelled by the connection when the client goes away before its answer; null outside a connection (tests).
+  std::shared_ptr<Cancellation> cancellation;
 };
 
 struct HttpResponse {

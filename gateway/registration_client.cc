@@ -24,7 +24,7 @@ RegistrationClient::RegistrationClient(std::shared_ptr<grpc::Channel> channel, O
     : stub_(clientreg::v1::ClientRegistration::NewStub(std::move(channel))), options_(options) {}
 
 RegistrationClient::~RegistrationClient() {
-  std::deque<std::unique_ptr<Call>> queued;
+  std::deque<std::shared_ptr<Call>> queued;
   std::unique_lock<std::mutex> lock(mutex_);
   queued.swap(queue_);
   lock.unlock();
@@ -67,17 +67,23 @@ std::size_t RegistrationClient::inflight() const {
 template <typename Request, typename Response>
 void RegistrationClient::Submit(AsyncMethod<Request, Response> method, Request request, CallerContext caller,
                                 Callback<Response> done) {
-  auto call = std::make_unique<TypedCall<Request, Response>>();
+  auto call = std::make_shared<TypedCall<Request, Response>>();
   call->method = method;
   call->request = std::move(request);
   call->caller = std::move(caller);
   call->done = std::move(done);
   // The deadline runs from here, so that a request waits at most `deadline` in all, queue included.
   call->deadline = std::chrono::system_clock::now() + options_.deadline;
+  if (const std::shared_ptr<Cancellation>& cancellation = call->caller.cancellation) {
+    // TryCancel before the call starts marks the context, and gRPC cancels the call as it starts.
+    cancellation->OnCancel([weak = std::weak_ptr<Call>(call)] {
+      if (std::shared_ptr<Call> live = weak.lock()) live->context.TryCancel();
+    });
+  }
   Enqueue(std::move(call));
 }
 
-void RegistrationClient::Enqueue(std::unique_ptr<Call> call) {
+void RegistrationClient::Enqueue(std::shared_ptr<Call> call) {
   bool start = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -98,41 +104,49 @@ void RegistrationClient::Enqueue(std::unique_ptr<Call> call) {
 }
 
 // Called without the mutex: the callback API may complete a call on the calling thread.
-void RegistrationClient::Start(std::unique_ptr<Call> owned) {
-  // A loop, not a recursion: a stalled server can leave thousands of expired calls queued.
-  while (owned != nullptr && std::chrono::system_clock::now() >= owned->deadline) {
-    // Its time ran out in the queue: the server is slow or stalled. Answered UNAVAILABLE (503 with Retry-After),
-    // and the slot passes on to the next call.
-    owned->Complete(grpc::Status(grpc::StatusCode::UNAVAILABLE, "waited for the server past the deadline"));
-    owned = NextOrRelease();
+void RegistrationClient::Start(std::shared_ptr<Call> call) {
+  // A loop, not a recursion: a stalled server can leave thousands of expired or abandoned calls queued.
+  while (call != nullptr) {
+    if (call->caller.cancellation != nullptr && call->caller.cancellation->cancelled()) {
+      // Nobody waits for the answer any more: the slot passes on without a call.
+      call->Complete(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+    } else if (std::chrono::system_clock::now() >= call->deadline) {
+      // Its time ran out in the queue: the server is slow or stalled. Answered UNAVAILABLE (503 with Retry-After).
+      call->Complete(grpc::Status(grpc::StatusCode::UNAVAILABLE, "waited for the server past the deadline"));
+    } else {
+      break;
+    }
+    call = NextOrRelease();
   }
-  if (owned == nullptr) return;
-  Call* call = owned.release();  // owned by the callback below until Finish
+  if (call == nullptr) return;
   call->context.set_deadline(call->deadline);
   if (!options_.authorization.empty()) {
     call->context.AddMetadata(common::kAuthorizationMetadataKey, options_.authorization);
   }
   if (!call->caller.peer.empty()) call->context.AddMetadata("x-clientreg-peer", call->caller.peer);
   if (!call->caller.request_id.empty()) call->context.AddMetadata("x-request-id", call->caller.request_id);
-  call->Launch(stub_->async(), [this, call](grpc::Status status) { Finish(call, std::move(status)); });
+  Call* raw = call.get();
+  // The completion holds the call until Finish.
+  raw->Launch(stub_->async(), [this, call = std::move(call)](grpc::Status status) mutable {
+    Finish(std::move(call), std::move(status));
+  });
 }
 
-void RegistrationClient::Finish(Call* raw, grpc::Status status) {
-  std::unique_ptr<Call> call(raw);
+void RegistrationClient::Finish(std::shared_ptr<Call> call, grpc::Status status) {
   // The slot is released only after the caller's callback returns, so the destructor's wait covers it too.
   call->Complete(std::move(status));
   call.reset();
-  if (std::unique_ptr<Call> next = NextOrRelease()) Start(std::move(next));
+  if (std::shared_ptr<Call> next = NextOrRelease()) Start(std::move(next));
 }
 
-std::unique_ptr<RegistrationClient::Call> RegistrationClient::NextOrRelease() {
+std::shared_ptr<RegistrationClient::Call> RegistrationClient::NextOrRelease() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (queue_.empty()) {
     --inflight_;
     if (inflight_ == 0) idle_.notify_all();
     return nullptr;
   }
-  std::unique_ptr<Call> next = std::move(queue_.front());  // takes over the slot
+  std::shared_ptr<Call> next = std::move(queue_.front());  // takes over the slot
   queue_.pop_front();
   return next;
 }

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "clientreg/v1/registration.grpc.pb.h"
+#include "gateway/cancellation.h"
 #include "grpcpp/channel.h"
 
 namespace clientreg::gateway {
@@ -20,8 +21,9 @@ namespace clientreg::gateway {
 // Asio thread ever waits for an RPC. Every RPC takes the same path: at most `max_inflight` calls run at once (below
 // the server's thread quota, which would otherwise answer RESOURCE_EXHAUSTED); up to `max_queued` more wait their
 // turn, and beyond that a call is answered RESOURCE_EXHAUSTED at once. A call's deadline counts from its submission,
-// its time in the queue included; one whose deadline passes before it could start is answered UNAVAILABLE.
-// Thread-safe.
+// its time in the queue included; one whose deadline passes before it could start is answered UNAVAILABLE. A call
+// whose caller's Cancellation fires is cancelled wherever it is: a queued one never starts, one in flight is
+// cancelled on the wire (CANCELLED either way). Thread-safe.
 class RegistrationClient {
  public:
   struct Options {
@@ -35,6 +37,8 @@ class RegistrationClient {
   struct CallerContext {
     std::string peer;
     std::string request_id;
+    // Fires when the HTTP client goes away; may be null.
+    std::shared_ptr<Cancellation> cancellation;
   };
   // Runs on a gRPC thread (or the caller's, when the queue is full or the client shuts down): it must only hand
   // the result on. The response is meaningful only when the status is OK.
@@ -66,7 +70,8 @@ class RegistrationClient {
   using AsyncMethod = void (AsyncStub::*)(grpc::ClientContext*, const Request*, Response*,
                                           std::function<void(grpc::Status)>);
 
-  // One RPC in the queue or in flight; owns everything gRPC writes into until it completes.
+  // One RPC in the queue or in flight; owns everything gRPC writes into until it completes. Shared: the caller's
+  // cancellation listener holds it weakly, to cancel its context without outliving it.
   struct Call {
     virtual ~Call() = default;
     // Starts the RPC on `stub`; `finished` runs once, when it completes.
@@ -83,18 +88,18 @@ class RegistrationClient {
 
   template <typename Request, typename Response>
   void Submit(AsyncMethod<Request, Response> method, Request request, CallerContext caller, Callback<Response> done);
-  void Enqueue(std::unique_ptr<Call> call);
-  void Start(std::unique_ptr<Call> call);
-  void Finish(Call* call, grpc::Status status);
+  void Enqueue(std::shared_ptr<Call> call);
+  void Start(std::shared_ptr<Call> call);
+  void Finish(std::shared_ptr<Call> call, grpc::Status status);
   // The slot of a call that ended: the next queued call takes it over (returned), or it is released (null).
-  std::unique_ptr<Call> NextOrRelease();
+  std::shared_ptr<Call> NextOrRelease();
 
   std::unique_ptr<clientreg::v1::ClientRegistration::Stub> stub_;
   Options options_;
   mutable std::mutex mutex_;
   std::condition_variable idle_;
   std::size_t inflight_ = 0;
-  std::deque<std::unique_ptr<Call>> queue_;
+  std::deque<std::shared_ptr<Call>> queue_;
 };
 
 }  // namespace clientreg::gateway

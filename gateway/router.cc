@@ -350,7 +350,7 @@ void Router::Register(HttpRequest request, Done done) const {
   const bool token_presented = request.has_authorization;
   if (token_presented) rpc.set_initial_access_token(std::string(BearerToken(request.authorization).value_or("")));
   registration_->Register(
-      std::move(rpc), RegistrationClient::CallerContext{request.peer, request.request_id},
+      std::move(rpc), RegistrationClient::CallerContext{request.peer, request.request_id, request.cancellation},
       [reply = std::move(reply), token_presented](grpc::Status status, clientreg::v1::ClientInformation info) {
         reply(status.ok() ? ClientInformationResponse(201, info)
                           : ErrorResponseFromGrpc(status, RpcKind::kRegistration, token_presented));
@@ -381,7 +381,7 @@ void Router::Manage(HttpRequest request, std::string_view client_id, Done done) 
     reply(UnauthorizedResponse(/*token_presented=*/true));
     return;
   }
-  const RegistrationClient::CallerContext caller{request.peer, request.request_id};
+  const RegistrationClient::CallerContext caller{request.peer, request.request_id, request.cancellation};
   if (read) {
     clientreg::v1::GetRegistrationRequest rpc;
     rpc.set_client_id(std::string(client_id));
@@ -444,7 +444,7 @@ void Router::Update(HttpRequest request, std::string client_id, std::string toke
     }
   }
   registration_->UpdateRegistration(
-      std::move(rpc), RegistrationClient::CallerContext{request.peer, request.request_id},
+      std::move(rpc), RegistrationClient::CallerContext{request.peer, request.request_id, request.cancellation},
       [reply = std::move(reply)](grpc::Status status, clientreg::v1::ClientInformation info) {
         reply(status.ok() ? ClientInformationResponse(200, info) : ErrorResponseFromGrpc(status, RpcKind::kManagement));
       });

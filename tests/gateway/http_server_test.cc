@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/json_string.h"
+#include "gateway/cancellation.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
@@ -146,6 +147,8 @@ class TestClient {
     return ::poll(&entry, 1, static_cast<int>(wait.count())) > 0;
   }
 
+  void ShutdownSend() { ::shutdown(fd_, SHUT_WR); }
+
   void Close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -183,6 +186,26 @@ void ExpectJsonError(const TestResponse& response, int status) {
   EXPECT_EQ(Lower(response.Header("connection")), "close");
 }
 
+// Keeps the status of every exchange.
+class StatusObserver final : public HttpObserver {
+ public:
+  void ConnectionOpened() override {}
+  void ConnectionClosed() override {}
+  void Refused(HttpRefusal) override {}
+  void Exchange(const HttpExchange& exchange) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    statuses_.push_back(exchange.status);
+  }
+  std::vector<unsigned> statuses() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return statuses_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<unsigned> statuses_;
+};
+
 class HttpServerTest : public ::testing::Test {
  protected:
   static HttpServerOptions TestOptions() {
@@ -194,10 +217,12 @@ class HttpServerTest : public ::testing::Test {
   }
 
   void StartServer(HttpServerOptions options = TestOptions()) {
-    server_ =
-        std::make_unique<HttpServer>(options, [this](HttpRequest request, std::function<void(HttpResponse)> done) {
+    server_ = std::make_unique<HttpServer>(
+        options,
+        [this](HttpRequest request, std::function<void(HttpResponse)> done) {
           Handle(std::move(request), std::move(done));
-        });
+        },
+        &observer_);
     ASSERT_OK(server_->Start());
     ASSERT_NE(server_->port(), 0);
   }
@@ -284,6 +309,7 @@ class HttpServerTest : public ::testing::Test {
 
   uint16_t port() const { return server_->port(); }
 
+  StatusObserver observer_;  // outlives server_
   std::unique_ptr<HttpServer> server_;
   std::mutex mutex_;
   std::vector<HttpRequest> requests_;
@@ -736,6 +762,71 @@ TEST_F(HttpServerTest, ClientsDisconnectingMidRequestDoNotHurtOthers) {
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(Calls(), 2u);
+}
+
+TEST_F(HttpServerTest, ClientHangingUpWhileItsRequestIsHandledCancelsIt) {
+  StartServer();
+  TestClient client;
+  ASSERT_TRUE(client.Connect(port()));
+  ASSERT_TRUE(client.Send(Get("/hold")));
+  ASSERT_TRUE(Eventually([&] { return Calls() == 1; }));
+  const std::shared_ptr<Cancellation> cancellation = Request(0).cancellation;
+  ASSERT_NE(cancellation, nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(cancellation->cancelled());  // the client waits: nothing to cancel
+  client.Close();
+  EXPECT_TRUE(Eventually([&] { return cancellation->cancelled(); }));
+  EXPECT_TRUE(Eventually([&] { return observer_.statuses() == std::vector<unsigned>{499}; }));
+  // The late answer goes nowhere, and the server serves on.
+  std::function<void(HttpResponse)> done;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done = std::move(held_);
+  }
+  done(HttpResponse{});
+  TestClient next;
+  ASSERT_TRUE(next.Connect(port()));
+  ASSERT_TRUE(next.Send(Get("/after")));
+  std::optional<TestResponse> response = next.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(HttpServerTest, HalfCloseAfterTheRequestCountsAsHangingUp) {
+  StartServer();
+  TestClient client;
+  ASSERT_TRUE(client.Connect(port()));
+  ASSERT_TRUE(client.Send(Get("/hold")));
+  ASSERT_TRUE(Eventually([&] { return Calls() == 1; }));
+  client.ShutdownSend();
+  EXPECT_TRUE(Eventually([&] { return Request(0).cancellation->cancelled(); }));
+  EXPECT_TRUE(client.ReadsEof());
+}
+
+TEST_F(HttpServerTest, PipelinedRequestWhileHandlingIsNotAHangUp) {
+  StartServer();
+  TestClient client;
+  ASSERT_TRUE(client.Connect(port()));
+  ASSERT_TRUE(client.Send(Get("/hold")));
+  ASSERT_TRUE(Eventually([&] { return Calls() == 1; }));
+  ASSERT_TRUE(client.Send(Get("/after")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(Request(0).cancellation->cancelled());
+  std::function<void(HttpResponse)> done;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done = std::move(held_);
+  }
+  HttpResponse held;
+  held.body = "held";
+  done(std::move(held));
+  std::optional<TestResponse> first = client.ReadResponse();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->body, "held");
+  std::optional<TestResponse> second = client.ReadResponse();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_THAT(second->body, HasSubstr("/after"));
+  EXPECT_FALSE(Request(1).cancellation->cancelled());
 }
 
 TEST_F(HttpServerTest, IdleConnectionIsClosedAfterIdleTimeout) {

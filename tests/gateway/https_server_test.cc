@@ -7,12 +7,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "gateway/cancellation.h"
 #include "gateway/http_server.h"
 #include "gateway/tls_context.h"
 #include "gmock/gmock.h"
@@ -78,7 +80,10 @@ class HttpsServerTest : public ::testing::Test {
     tls_ = std::move(*holder);
   }
 
-  void TearDown() override { server_.reset(); }
+  void TearDown() override {
+    server_.reset();
+    held_done_ = nullptr;
+  }
 
   TestCertificate Issue(const std::string& name) {
     LeafOptions options;
@@ -115,6 +120,12 @@ class HttpsServerTest : public ::testing::Test {
           HttpResponse response;
           response.headers.emplace_back("Content-Type", "text/plain");
           response.body = "target=" + request.target;
+          if (request.target == "/hold") {
+            std::lock_guard<std::mutex> lock(held_mutex_);
+            held_cancellation_ = request.cancellation;
+            held_done_ = std::move(done);
+            return;
+          }
           if (request.target == "/slow") {
             std::thread([done = std::move(done), response = std::move(response)]() mutable {
               std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -165,6 +176,10 @@ class HttpsServerTest : public ::testing::Test {
   std::shared_ptr<TlsContextHolder> tls_;
   CountingObserver observer_;
   std::atomic<int> calls_{0};
+  // Of the "/hold" request, which is never answered.
+  std::mutex held_mutex_;
+  std::shared_ptr<Cancellation> held_cancellation_;
+  std::function<void(HttpResponse)> held_done_;
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -258,6 +273,29 @@ TEST_F(HttpsServerTest, KeepAliveAndPipelinedRequestsAreAnsweredInOrder) {
     EXPECT_EQ(response->body, std::string("target=") + target);
   }
   EXPECT_EQ(calls_.load(), 23);
+}
+
+TEST_F(HttpsServerTest, ClientHangingUpWhileItsRequestIsHandledCancelsIt) {
+  StartServer(Options());
+  {
+    TlsConnection connection(server_->port(), Client());
+    ASSERT_TRUE(connection.connected()) << connection.handshake_error();
+    ASSERT_TRUE(connection.Send(Get("/hold")));
+    const auto deadline = Clock::now() + std::chrono::seconds(kSocketTimeoutSeconds);
+    while (calls_.load() < 1 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(calls_.load(), 1);
+  }
+  std::shared_ptr<Cancellation> cancellation;
+  {
+    std::lock_guard<std::mutex> lock(held_mutex_);
+    cancellation = held_cancellation_;
+  }
+  ASSERT_NE(cancellation, nullptr);
+  const auto deadline = Clock::now() + std::chrono::seconds(kSocketTimeoutSeconds);
+  while (!cancellation->cancelled() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(cancellation->cancelled());
 }
 
 TEST_F(HttpsServerTest, OversizedHeaderGets431AndCloseNotify) {

@@ -3,13 +3,17 @@
 #include "gateway/registration_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "clientreg/v1/registration.grpc.pb.h"
+#include "gateway/cancellation.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -20,7 +24,7 @@
 namespace clientreg::gateway {
 namespace {
 
-// Holds every GetServerMetadata until the caller gives up.
+// Holds every GetServerMetadata until the caller gives up, counting the calls that arrive and those cancelled.
 class StalledService final : public clientreg::v1::ClientRegistration::CallbackService {
  public:
   grpc::ServerUnaryReactor* GetServerMetadata(grpc::CallbackServerContext* /*context*/,
@@ -28,20 +32,45 @@ class StalledService final : public clientreg::v1::ClientRegistration::CallbackS
                                               clientreg::v1::ServerMetadata* /*response*/) override {
     class Held final : public grpc::ServerUnaryReactor {
      public:
-      void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+      explicit Held(std::atomic<int>* cancelled) : cancelled_(cancelled) {}
+      void OnCancel() override {
+        cancelled_->fetch_add(1);
+        Finish(grpc::Status::CANCELLED);
+      }
       void OnDone() override { delete this; }
+
+     private:
+      std::atomic<int>* cancelled_;
     };
-    return new Held();
+    arrived.fetch_add(1);
+    return new Held(&cancelled);
   }
+
+  std::atomic<int> arrived{0};
+  std::atomic<int> cancelled{0};
 };
+
+// `service` on a loopback port, which is written to `port`.
+std::unique_ptr<grpc::Server> StartServer(StalledService& service, int& port) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  return builder.BuildAndStart();
+}
+
+bool Eventually(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return condition();
+}
 
 TEST(RegistrationClientTest, QueuedCallsWaitAtMostTheirDeadlineInAll) {
   StalledService service;
   int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> server = StartServer(service, port);
   ASSERT_NE(server, nullptr);
 
   RegistrationClient::Options options;
@@ -76,6 +105,59 @@ TEST(RegistrationClientTest, QueuedCallsWaitAtMostTheirDeadlineInAll) {
   // Before the fix the last call waited kCalls / max_inflight deadlines (40 s here); now about one.
   EXPECT_LT(*std::max_element(waits.begin(), waits.end()), std::chrono::milliseconds(2000));
   lock.unlock();
+  client.reset();
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+TEST(RegistrationClientTest, CancellationStopsCallsInFlightAndInTheQueue) {
+  StalledService service;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server = StartServer(service, port);
+  ASSERT_NE(server, nullptr);
+
+  RegistrationClient::Options options;
+  options.max_inflight = 1;
+  options.deadline = std::chrono::seconds(60);  // far beyond the test: only the cancellation can end the calls
+  auto client = std::make_unique<RegistrationClient>(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()), options);
+
+  std::mutex mutex;
+  std::vector<grpc::StatusCode> codes;
+  auto record = [&](grpc::Status status, clientreg::v1::ServerMetadata) {
+    std::lock_guard<std::mutex> lock(mutex);
+    codes.push_back(status.error_code());
+  };
+  auto finished = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return codes.size();
+  };
+  RegistrationClient::CallerContext in_flight;
+  in_flight.cancellation = std::make_shared<Cancellation>();
+  RegistrationClient::CallerContext queued;
+  queued.cancellation = std::make_shared<Cancellation>();
+  client->GetServerMetadata({}, in_flight, record);
+  ASSERT_TRUE(Eventually([&] { return service.arrived.load() == 1; }));
+  client->GetServerMetadata({}, queued, record);  // waits behind the first: max_inflight is 1
+
+  // The queued call's client goes first, then the one in flight: both end at once, and only one call ever reached
+  // the server, where it was cancelled.
+  queued.cancellation->Cancel();
+  in_flight.cancellation->Cancel();
+  ASSERT_TRUE(Eventually([&] { return finished() == 2; }));
+  EXPECT_THAT(codes, ::testing::Each(grpc::StatusCode::CANCELLED));
+  EXPECT_TRUE(Eventually([&] { return service.cancelled.load() == 1; }));
+  EXPECT_EQ(service.arrived.load(), 1);
+  EXPECT_TRUE(Eventually([&] { return client->inflight() == 0; }));
+
+  // A caller cancelled before its call is submitted never reaches the server either.
+  RegistrationClient::CallerContext early;
+  early.cancellation = std::make_shared<Cancellation>();
+  early.cancellation->Cancel();
+  client->GetServerMetadata({}, early, record);
+  ASSERT_TRUE(Eventually([&] { return finished() == 3; }));
+  EXPECT_EQ(codes.back(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(service.arrived.load(), 1);
+
   client.reset();
   server->Shutdown(std::chrono::system_clock::now());
 }
