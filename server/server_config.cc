@@ -45,6 +45,11 @@ clientreg::config::v1::ServerConfig DefaultServerConfig() {
   config.mutable_rate_limits()->set_max_tracked_keys(100000);
   config.set_max_dynamic_clients(0);
   config.mutable_initial_access_tokens()->set_mode("open");
+  clientreg::config::v1::LifecycleConfig& lifecycle = *config.mutable_lifecycle();
+  lifecycle.set_reap_never_used_after_seconds(0);
+  lifecycle.set_reap_idle_after_seconds(0);
+  lifecycle.set_reap_interval_seconds(60);
+  lifecycle.set_reap_batch_size(100);
   // Unset discovery endpoints derive from the issuer (AuthorizationEndpoint() and the others below).
   clientreg::config::v1::DiscoveryConfig& discovery = *config.mutable_discovery();
   discovery.mutable_subject_types_supported()->Add(std::string("public"));
@@ -166,6 +171,22 @@ absl::Status ValidateListenerSecurity(const clientreg::config::v1::ServerConfig&
   return absl::OkStatus();
 }
 
+absl::Status ValidateLifecycle(const clientreg::config::v1::LifecycleConfig& lifecycle) {
+  if (lifecycle.reap_never_used_after_seconds() < 0) {
+    return absl::InvalidArgumentError("lifecycle.reap_never_used_after_seconds must not be negative (0: off)");
+  }
+  if (lifecycle.reap_idle_after_seconds() < 0) {
+    return absl::InvalidArgumentError("lifecycle.reap_idle_after_seconds must not be negative (0: off)");
+  }
+  if (lifecycle.reap_interval_seconds() == 0) {
+    return absl::InvalidArgumentError("lifecycle.reap_interval_seconds must be positive");
+  }
+  if (lifecycle.reap_batch_size() == 0 || lifecycle.reap_batch_size() > 1000) {
+    return absl::InvalidArgumentError("lifecycle.reap_batch_size must be 1 to 1000");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 clientreg::config::v1::ServerConfig RedactedServerConfig(const clientreg::config::v1::ServerConfig& config) {
@@ -208,6 +229,7 @@ absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& con
   RETURN_IF_ERROR(common::ValidateMetadataLimits(config.limits()));
   RETURN_IF_ERROR(ValidateRateLimits(config.rate_limits()));
   RETURN_IF_ERROR(ValidateInitialAccessTokensConfig(config.initial_access_tokens()));
+  RETURN_IF_ERROR(ValidateLifecycle(config.lifecycle()));
   return ValidateRegistrationPolicy(config.registration());
 }
 

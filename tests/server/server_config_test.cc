@@ -106,6 +106,27 @@ TEST_F(ServerConfigTest, UnknownFieldsAndBadValuesFailWithTheirName) {
   EXPECT_FALSE(LoadServerConfig(dir_ + "/missing.textproto").ok());
 }
 
+TEST_F(ServerConfigTest, LifecycleIsOffByDefaultAndCheckedWhenSet) {
+  ASSERT_OK_AND_ASSIGN(const auto defaults, LoadServerConfig(""));
+  EXPECT_EQ(defaults.lifecycle().reap_never_used_after_seconds(), 0);
+  EXPECT_EQ(defaults.lifecycle().reap_idle_after_seconds(), 0);
+  EXPECT_EQ(defaults.lifecycle().reap_interval_seconds(), 60u);
+  EXPECT_EQ(defaults.lifecycle().reap_batch_size(), 100u);
+
+  ASSERT_OK_AND_ASSIGN(const auto mcp, LoadServerConfig(Write("mcp.textproto", R"(
+    lifecycle { reap_never_used_after_seconds: 86400 reap_idle_after_seconds: 7776000 })")));
+  EXPECT_EQ(mcp.lifecycle().reap_never_used_after_seconds(), 86400);
+  EXPECT_EQ(mcp.lifecycle().reap_batch_size(), 100u);  // untouched default
+
+  for (const char* bad : {"lifecycle { reap_never_used_after_seconds: -1 }",
+                          "lifecycle { reap_idle_after_seconds: -5 }", "lifecycle { reap_interval_seconds: 0 }",
+                          "lifecycle { reap_batch_size: 0 }", "lifecycle { reap_batch_size: 1001 }"}) {
+    const auto config = LoadServerConfig(Write("bad.textproto", bad));
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(std::string(config.status().message()).find("lifecycle.reap_"), std::string::npos) << config.status();
+  }
+}
+
 // The gRPC listener's TLS and its callers: each rule names its field, and files are read (a wrong path fails
 // --check-config, not the first handshake).
 class ServerSecurityConfigTest : public ServerConfigTest {
