@@ -33,6 +33,7 @@
 #include "boost/beast/http/verb.hpp"
 #include "boost/beast/http/write.hpp"
 #include "common/host_port.h"
+#include "common/http_date.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 
@@ -199,6 +200,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Response& out = response_.emplace(static_cast<http::status>(response.status), 11);
     out.set(http::field::content_type, response.content_type);
     out.set(http::field::cache_control, "no-store");
+    out.set(http::field::date, HttpDate(std::chrono::system_clock::now()));
     // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
     if (response.status == 405) out.set(http::field::allow, "GET, HEAD");
     // RFC 9110 §9.3.2: a response to HEAD announces the length of the GET response but sends no content.

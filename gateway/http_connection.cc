@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <ctime>
 #include <exception>
 #include <iterator>
 #include <optional>
@@ -36,6 +34,7 @@
 #include "boost/beast/http/string_body.hpp"
 #include "boost/beast/http/write.hpp"
 #include "boost/beast/ssl/ssl_stream.hpp"
+#include "common/http_date.h"
 #include "common/logging.h"
 #include "common/registration_error.h"
 #include "gateway/client_address.h"
@@ -76,20 +75,6 @@ bool IsConnectionOwnedField(std::string_view name) {
   return EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
          EqualsIgnoreCase(name, "Connection") || EqualsIgnoreCase(name, "Date") ||
          EqualsIgnoreCase(name, "Keep-Alive") || EqualsIgnoreCase(name, "X-Request-Id");
-}
-
-// RFC 9110 §5.6.7: IMF-fixdate, spelled out rather than through strftime, whose names follow the locale.
-std::string HttpDate(std::chrono::system_clock::time_point now) {
-  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[64];
-  std::snprintf(text, sizeof(text), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday % 7], tm.tm_mday,
-                kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return text;
 }
 
 std::string FormatPeer(const tcp::endpoint& endpoint) {
@@ -497,7 +482,7 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       }
       out.insert(name, value);
     }
-    out.set(http::field::date, HttpDate(std::chrono::system_clock::now()));
+    out.set(http::field::date, common::HttpDate(std::chrono::system_clock::now()));
     // A refusal that came before the header was read still gets an id, for the client to quote.
     if (request_id_.empty()) request_id_ = NewRequestId();
     out.set("X-Request-Id", request_id_);

@@ -30,6 +30,7 @@ using ::clientreg::testing::RawConnection;
 using ::clientreg::testing::RawResponse;
 using ::clientreg::testing::RoundTrip;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
 constexpr std::string_view kGetHealthz = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -105,6 +106,9 @@ TEST_F(OpsServerTest, GetAnswersTheHandlersBodyAndHeaders) {
   EXPECT_EQ(response->Header("content-type"), "application/json");
   EXPECT_EQ(response->Header("content-length"), std::to_string(kBody.size()));
   EXPECT_EQ(response->Header("cache-control"), "no-store");
+  // RFC 9110 §6.6.1: a server with a clock dates its responses, as an IMF-fixdate.
+  EXPECT_THAT(response->Header("date"), MatchesRegex("[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} "
+                                                     "[0-9]{2}:[0-9]{2}:[0-9]{2} GMT"));
   EXPECT_EQ(healthz_calls_.load(), 1);
 
   const std::optional<RawResponse> metrics = Get("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
