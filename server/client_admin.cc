@@ -99,8 +99,12 @@ absl::StatusOr<clientreg::v1::ListClientsResponse> ClientAdmin::ListClients(
     // Last use is a separate read, so it is fetched only for clients every other filter let through.
     ASSIGN_OR_RETURN(int64_t last_used, LastUsed(client.client_id()));
     last_used = std::max(last_used, client.last_used_at());
+    // Idle since a time: last used before it or, never used, registered before it.
+    const int64_t last_activity = last_used > 0 ? last_used : client.client_id_issued_at();
     if ((request.has_last_used_after() && !(last_used > request.last_used_after())) ||
-        (request.has_last_used_before() && !(last_used < request.last_used_before()))) {
+        (request.has_last_used_before() && !(last_used < request.last_used_before())) ||
+        (request.never_used() && last_used != 0) ||
+        (request.has_idle_since() && !(last_activity < request.idle_since()))) {
       resume_after = client.client_id();
       return true;
     }

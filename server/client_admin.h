@@ -46,7 +46,8 @@ class ClientAdmin {
 
   // A page of clients in client_id order that pass every filter that is set: software_id equal; created_after <
   // client_id_issued_at < created_before; last_used_after < last_used_at < last_used_before (0 for a client never
-  // used, so last_used_before also matches those); state equal unless STATE_UNSPECIFIED. page_size 0 means
+  // used, so last_used_before also matches those); never_used: last_used_at 0; idle_since: last used before it, or
+  // never used and registered before it; state equal unless STATE_UNSPECIFIED. page_size 0 means
   // kDefaultPageSize; larger sizes are cut to max_list_page_size. One call examines at most 10 × page size + 1000
   // clients: a selective filter may therefore return a short or empty page with a next_page_token, and only an
   // empty next_page_token means the end. InvalidArgument for a page_token not from a previous response or an

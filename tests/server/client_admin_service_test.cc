@@ -310,6 +310,20 @@ TEST_F(ClientAdminTest, ListFilters) {
   EXPECT_EQ(page.clients(0).last_used_at(), kNow + 12);
   EXPECT_EQ(page.clients(1).client_id(), IdOf(14));
   EXPECT_EQ(page.clients(1).last_used_at(), kNow + 50);
+
+  // `list --unused`: never used, the pending use of client 14 included.
+  request = ListClientsRequest();
+  request.set_never_used(true);
+  const std::vector<std::string> unused = ListAll(request);
+  EXPECT_EQ(unused.size(), 16u);
+  for (int i = 11; i < 15; ++i) EXPECT_EQ(std::count(unused.begin(), unused.end(), IdOf(i)), 0) << i;
+
+  // `list --idle-since`: last used before the time, or never used and registered before it.
+  request = ListClientsRequest();
+  request.set_idle_since(kNow + 13);
+  EXPECT_EQ(ListAll(request).size(), 18u);  // all but 13 (used at kNow + 13) and 14 (kNow + 50)
+  request.set_idle_since(kNow - 100 + 3);
+  EXPECT_EQ(ListAll(request), (std::vector<std::string>{IdOf(0), IdOf(1), IdOf(2)}));
 }
 
 TEST_F(ClientAdminTest, ASelectiveFilterBoundsTheWorkOfOneCall) {
