@@ -175,6 +175,6 @@ result=0
 run_phase main "$duration" 0 || result=1
 if ((cap_phase)); then run_phase cap "$cap_duration" "$cap" || result=1; fi
 echo
-echo "bench/soak.sh $*: $( ((result == 0)) && echo PASSED || echo FAILED ), started $started, $(nproc) cores," \
+echo "bench/soak.sh${*:+ $*}: $( ((result == 0)) && echo PASSED || echo FAILED ), started $started, $(nproc) cores," \
   "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (modified)')"
 exit "$result"

@@ -954,6 +954,10 @@ def print_report(report, args):
     for kind, counts in sorted(by_kind.items()):
         outcomes = ", ".join("%s %d" % (o, n) for o, n in sorted(counts.items()))
         print("%-18s %9d  %-44s %d" % (kind, sum(counts.values()), outcomes, unexpected_by_kind[kind]))
+    totals = collections.Counter()
+    for counts in by_kind.values():
+        totals.update(counts)
+    print("%-18s %9d  %s" % ("all", sum(totals.values()), ", ".join("%s %d" % kv for kv in sorted(totals.items()))))
     for name, s in sorted(flood["close_s"].items()):
         print("slow: %s: closed by the gateway after %.1f-%.1f s (median %.1f, %d connections)"
               % (name, s["min"], s["max"], s["median"], s["n"]))
