@@ -7,6 +7,7 @@
 # medians over the rounds and the ratios clientreg/peer and clientreg/limit.
 #
 #   bench/run.sh [--rounds=N] [--duration=SECONDS] [--connections=N] [--only=clientreg] [--smoke] [--grpc] [--micro]
+#   bench/run.sh --soak[=SECONDS]
 #
 # --grpc: instead, clientreg-server alone (no gateway, fresh data dir per mode) loaded over gRPC by
 # clientreg-grpc-load in register and then authenticate mode for --duration seconds each; prints its two lines.
@@ -14,6 +15,7 @@
 # --micro: instead, no server at all: the Google Benchmarks clientreg-store-bench (the RocksDB store, pre-populated
 # with 100,000 clients in a temporary directory) and clientreg-request-bench (one registration's CPU work, stage by
 # stage); about half a minute.
+# --soak[=SECONDS]: instead, issue 11's soak, bench/soak.sh (with --duration=SECONDS); other arguments are ignored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -29,6 +31,8 @@ for arg in "$@"; do
     --smoke) smoke=1 rounds=1 duration=3 only=clientreg ;;
     --grpc) grpc=1 ;;
     --micro) micro=1 ;;
+    --soak) exec bench/soak.sh ;;
+    --soak=*) exec bench/soak.sh --duration="${arg#*=}" ;;
     *) echo "bench/run.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
