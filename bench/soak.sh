@@ -11,7 +11,7 @@
 # Both phases fail on any 5xx but the cap's 503 (and the 501 RFC 9112 asks for an unknown transfer coding), on a
 # flood answer its request kind does not allow, on a hang, or on a process that dies; bench/README.md lists the
 # checks. Prints each phase's tables, the warning and error lines of the logs, and exits 0 only if every check passed
-# (a WARN line, the cap's accuracy, does not fail the run).
+# (a WARN line does not fail the run).
 #
 #   bench/soak.sh [--duration=SECONDS (60)] [--cap-duration=SECONDS (20)] [--cap=N (300)] [--no-cap] [--no-build]
 #                 [--keep]

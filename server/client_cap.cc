@@ -17,7 +17,6 @@ ClientCap::ClientCap(uint64_t max_clients, const storage::ClientStore* store, co
 
 absl::Status ClientCap::Admit() {
   if (max_clients_ == 0) return absl::OkStatus();
-  int64_t clients = 0;
   {
     absl::MutexLock lock(&mutex_);
     const int64_t now = clock_->NowMillis();
@@ -26,22 +25,32 @@ absl::Status ClientCap::Admit() {
       // recount may be counted twice, which errs on the side of the cap.
       const int64_t created_before = created_since_count_.load();
       const absl::StatusOr<storage::ClientCounts> counts = store_->CountClients();
-      if (!counts.ok()) return absl::OkStatus();
+      if (!counts.ok()) {
+        in_flight_.fetch_add(1);
+        return absl::OkStatus();
+      }
       counted_ = counts->active + counts->disabled;
       counted_at_millis_ = now;
       counted_ever_ = true;
       created_since_count_.fetch_sub(created_before);
     }
-    clients = counted_ + created_since_count_.load();
+    // A write that ends meanwhile moves from in_flight_ to created_since_count_ in that order, so the sum never
+    // misses it; a write the recount already saw may count twice until the next recount, erring on the cap's side.
+    const int64_t clients = counted_ + created_since_count_.load() + in_flight_.load();
+    if (clients < static_cast<int64_t>(max_clients_)) {
+      in_flight_.fetch_add(1);  // under the mutex: concurrent admissions see each other's reservation
+      return absl::OkStatus();
+    }
   }
-  if (clients < static_cast<int64_t>(max_clients_)) return absl::OkStatus();
   return common::TemporarilyUnavailable(
       kRetryAfterSeconds,
       absl::StrCat("this server holds its maximum of ", max_clients_, " registered clients; retry later"));
 }
 
-void ClientCap::Created() {
-  if (max_clients_ != 0) created_since_count_.fetch_add(1);
+void ClientCap::Finished(bool created) {
+  if (max_clients_ == 0) return;
+  if (created) created_since_count_.fetch_add(1);
+  in_flight_.fetch_sub(1);
 }
 
 }  // namespace clientreg::server

@@ -12,20 +12,23 @@
 namespace clientreg::server {
 
 // ServerConfig.max_dynamic_clients: Register is refused while the store holds that many clients. The store's count
-// is read at most once a second (it is cheap, but not free on every registration), and the clients this process
-// created since are added to it, so one process never overshoots the cap; replicas sharing a store may by the
-// registrations of one second. Thread-safe.
+// is read at most once a second (it is cheap, but not free on every registration); the clients this process created
+// since, and the registrations it admitted that are still being written, are added to it. An admission thus
+// reserves its slot until its write ends, so one process never overshoots the cap, however many registrations
+// arrive at once; replicas sharing a store may, by the registrations of one second. Thread-safe.
 class ClientCap {
  public:
   // `max_clients` 0 disables the cap. `store` and `clock` must outlive the cap.
   ClientCap(uint64_t max_clients, const storage::ClientStore* store, const common::Clock* clock);
 
-  // OK while below the cap. At it: common::TemporarilyUnavailable (HTTP 503, Retry-After 300: the client is not at
-  // fault, and room comes back when clients are deleted or reaped). If the store cannot be counted, OK: the write
-  // that follows meets the same store and answers for itself.
+  // OK while below the cap, counting the slots reserved by earlier admissions: the caller then holds a slot and
+  // must call Finished once. At the cap: common::TemporarilyUnavailable (HTTP 503, Retry-After 300: the client is
+  // not at fault, and room comes back when clients are deleted or reaped), and no slot. If the store cannot be
+  // counted, OK (with a slot): the write that follows meets the same store and answers for itself.
   absl::Status Admit();
-  // A registration was written.
-  void Created();
+  // The admitted registration ended: `created` if its client was written, which then counts until the next recount;
+  // otherwise its slot is free again.
+  void Finished(bool created);
 
  private:
   const uint64_t max_clients_;
@@ -36,6 +39,7 @@ class ClientCap {
   int64_t counted_at_millis_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t counted_ ABSL_GUARDED_BY(mutex_) = 0;
   std::atomic<int64_t> created_since_count_{0};
+  std::atomic<int64_t> in_flight_{0};  // admitted, not yet Finished
 };
 
 }  // namespace clientreg::server

@@ -101,7 +101,7 @@ grpc::ServerUnaryReactor* RegistrationService::Register(grpc::CallbackServerCont
   registrar_->RegisterAsync(
       request->metadata(), *grant,
       [finish = std::move(finish), cap = cap_](absl::StatusOr<clientreg::v1::ClientInformation> result) mutable {
-        if (result.ok() && cap != nullptr) cap->Created();
+        if (cap != nullptr) cap->Finished(result.ok());
         finish(std::move(result));
       });
   return reactor;

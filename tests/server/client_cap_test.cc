@@ -1,6 +1,9 @@
 #include "server/client_cap.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/registration_error.h"
 #include "gmock/gmock.h"
@@ -25,10 +28,10 @@ TEST_F(ClientCapTest, RefusesAtTheCapWithARetryAfterAndCountsItsOwnCreations) {
   EXPECT_OK(cap.Admit());
   // Two creations of this process count at once, without waiting for the next recount.
   StoreClients(3, 1);
-  cap.Created();
+  cap.Finished(/*created=*/true);
   EXPECT_OK(cap.Admit());
   StoreClients(4, 1);
-  cap.Created();
+  cap.Finished(/*created=*/true);
   const absl::Status refused = cap.Admit();
   EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
   const auto detail = common::GetRegistrationError(refused);
@@ -46,10 +49,39 @@ TEST_F(ClientCapTest, RefusesAtTheCapWithARetryAfterAndCountsItsOwnCreations) {
   EXPECT_OK(cap.Admit());
 }
 
+TEST_F(ClientCapTest, RegistrationsBeingWrittenHoldTheirSlots) {
+  StoreClients(0, 3);
+  ClientCap cap(5, store_.get(), &clock_);
+  EXPECT_OK(cap.Admit());
+  EXPECT_OK(cap.Admit());
+  // Two writes under way fill the cap before either has landed.
+  EXPECT_TRUE(absl::IsUnavailable(cap.Admit()));
+  // One fails: its slot is free again. The other lands: its slot stays taken.
+  cap.Finished(/*created=*/false);
+  StoreClients(3, 1);
+  cap.Finished(/*created=*/true);
+  EXPECT_OK(cap.Admit());
+  EXPECT_TRUE(absl::IsUnavailable(cap.Admit()));
+}
+
+TEST_F(ClientCapTest, ABurstOfConcurrentRegistrationsNeverOvershoots) {
+  ClientCap cap(10, store_.get(), &clock_);
+  constexpr int kThreads = 64;
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      if (cap.Admit().ok()) admitted.fetch_add(1);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(admitted.load(), 10);
+}
+
 TEST_F(ClientCapTest, ZeroMeansNoCap) {
   StoreClients(0, 3);
   ClientCap cap(0, store_.get(), &clock_);
-  for (int i = 0; i < 10; ++i) cap.Created();
+  for (int i = 0; i < 10; ++i) cap.Finished(/*created=*/true);
   EXPECT_OK(cap.Admit());
 }
 
