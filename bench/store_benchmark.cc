@@ -1,18 +1,22 @@
 // Google Benchmarks of the RocksDB client store (issue 5): Create (every write synced; alone and with concurrent
 // writers, which share one WAL sync through RocksDB's group commit), Get of a stored and of a missing client, and
-// FindByTokenDigest. The store lives in a fresh directory under $TMPDIR (default /tmp), removed at exit, and is
-// pre-populated with --clients typical registrations first.
+// FindByTokenDigest; and (issue 12) a reaper's page of ListByLifecycle, with nothing due and with a full page due.
+// The store lives in a fresh directory under $TMPDIR (default /tmp), removed at exit, and is pre-populated with
+// --clients typical registrations first, issued one a second up to now, every other one used since.
 //
 //   clientreg-store-bench [--clients=N] [--benchmark_filter=REGEX] [--benchmark_min_time=SECONDS] ...
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <random>
+#include <semaphore>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -24,6 +28,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "bench/benchmark_support.h"
 #include "benchmark/benchmark.h"
 #include "clientreg/v1/metadata.pb.h"
@@ -55,6 +60,14 @@ struct StoreFixture {
   std::vector<std::string> client_ids;
   std::vector<std::string> token_digests;
   std::vector<std::string> missing_ids;
+  // Earlier than every client's issue time and last use.
+  int64_t before_every_client = 0;
+  // Later than every client's issue time and last use.
+  int64_t after_every_client = 0;
+  // Every client issued before this and never used was reaped by the fill.
+  int64_t reaped_before = 0;
+  // How many clients the fill left never used.
+  std::size_t never_used = 0;
 };
 StoreFixture* fixture = nullptr;
 
@@ -129,10 +142,19 @@ class NoSyncFileSystem : public testing::WritableFileWrappingFileSystem {
   }
 };
 
-// Writes `count` typical clients into a new store at `path`, closes it, and reopens it for the benchmarks.
+// Creates waiting for the store at once during the fill: enough to fill the store's groups, well below the number
+// it refuses beyond (kMaxPendingCreates in rocksdb_client_store.cc).
+constexpr int kFillInFlight = 1024;
+// Clients per RecordLastUsed call of the fill.
+constexpr int kFillUsesPerBatch = 1000;
+
+// Writes `count` typical clients into a new store at `path`, client n issued at now - count + n, records a use at now
+// of every even one, and reaps the odd ones of the oldest quarter (never used); closes the store and reopens it for
+// the benchmarks. The client ids and digests that `out` lists are those of the clients left.
 absl::Status Populate(const std::string& path, int count, StoreFixture& out) {
   const std::string server_key(common::kServerKeyBytes, 'k');
   const int64_t now = common::SystemClock().NowSeconds();
+  const int64_t first_issued_at = now - count;
   {
     const std::unique_ptr<rocksdb::Env> no_sync_env =
         rocksdb::NewCompositeEnv(std::make_shared<NoSyncFileSystem>(rocksdb::FileSystem::Default()));
@@ -140,13 +162,70 @@ absl::Status Populate(const std::string& path, int count, StoreFixture& out) {
                      storage::OpenRocksDbClientStore(path, no_sync_env.get()));
     out.client_ids.reserve(count);
     out.token_digests.reserve(count);
+    // Asynchronous Creates, many in flight: the store commits them in groups, as it does a loaded server's, so that a
+    // million take a minute rather than one round trip each.
+    std::counting_semaphore<kFillInFlight> in_flight(kFillInFlight);
+    absl::Mutex mu;
+    absl::Status failed;
     for (int n = 0; n < count; ++n) {
-      ASSIGN_OR_RETURN(const StoredClient client, NewTypicalClient(server_key, now, n));
-      RETURN_IF_ERROR(store->Create(client));
+      ASSIGN_OR_RETURN(const StoredClient client, NewTypicalClient(server_key, first_issued_at + n, n));
       out.client_ids.push_back(client.client_id());
       out.token_digests.push_back(client.registration_access_token_digest());
+      in_flight.acquire();
+      store->CreateAsync(client, [&](absl::Status status) {
+        if (!status.ok()) {
+          absl::MutexLock lock(&mu);
+          failed.Update(status);
+        }
+        in_flight.release();
+      });
     }
+    for (int i = 0; i < kFillInFlight; ++i) in_flight.acquire();
+    RETURN_IF_ERROR(failed);
+    std::vector<std::pair<std::string, int64_t>> uses;
+    for (int n = 0; n < count; n += 2) {
+      uses.emplace_back(out.client_ids[n], now);
+      if (uses.size() == kFillUsesPerBatch || n + 2 >= count) {
+        RETURN_IF_ERROR(store->RecordLastUsed(uses));
+        uses.clear();
+      }
+    }
+    // What a reaper leaves: the deletions of what it reaped, in both indexes, where the next pass starts.
+    const int64_t reaped_before = first_issued_at + count / 4;
+    std::optional<storage::LifecycleEntry> start_after;
+    for (;;) {
+      ASSIGN_OR_RETURN(const std::vector<storage::LifecycleEntry> page,
+                       store->ListByLifecycle(storage::LifecycleIndex::kNeverUsed, reaped_before, 1000, start_after));
+      if (page.empty()) break;
+      for (const storage::LifecycleEntry& entry : page) {
+        clientreg::v1::StoredTombstone tombstone;
+        tombstone.set_client_id(entry.client_id);
+        tombstone.set_reaped_at(now);
+        tombstone.set_reason(clientreg::v1::StoredTombstone::REASON_NEVER_USED);
+        tombstone.set_client_id_issued_at(entry.time);
+        RETURN_IF_ERROR(store->Reap(tombstone, 1, storage::LifecycleIndex::kNeverUsed, reaped_before));
+      }
+      start_after = page.back();
+    }
+    std::size_t kept = 0;
+    for (int n = 0; n < count; ++n) {
+      if (n % 2 == 1) {
+        if (first_issued_at + n < reaped_before) continue;
+        ++out.never_used;
+      }
+      // Never a self-move, which may leave the string empty.
+      if (kept != static_cast<std::size_t>(n)) {
+        out.client_ids[kept] = std::move(out.client_ids[n]);
+        out.token_digests[kept] = std::move(out.token_digests[n]);
+      }
+      ++kept;
+    }
+    out.client_ids.resize(kept);
+    out.token_digests.resize(kept);
+    out.reaped_before = reaped_before;
   }
+  out.before_every_client = first_issued_at;
+  out.after_every_client = now + 1;
   for (int n = 0; n < kMissingIds; ++n) {
     ASSIGN_OR_RETURN(std::string id, NewClientId());
     out.missing_ids.push_back(std::move(id));
@@ -230,6 +309,43 @@ void BM_FindByTokenDigest(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_FindByTokenDigest)->Unit(benchmark::kMicrosecond);
+
+// A reaper's page: ListByLifecycle of up to 100 clients of an index (0: never used, 1: idle) before `before`. The
+// store's clients are all later than before_every_client, so with it nothing is due: the pass that a reaper runs
+// on a store with nothing to reap, whose cost must not grow with the store. With reaped_before, nothing is due
+// either, but the pass starts where the fill reaped an eighth of the clients and moved the used ones (a deletion in
+// the idle index each) out of the way. With after_every_client, a full page.
+void ListPage(benchmark::State& state, int64_t before) {
+  constexpr std::size_t kPage = 100;
+  const storage::LifecycleIndex index =
+      state.range(0) == 0 ? storage::LifecycleIndex::kNeverUsed : storage::LifecycleIndex::kIdle;
+  // Every client the fill left is idle since before after_every_client; BM_Create's clients, when it ran first, may
+  // be due too.
+  const std::size_t filled = index == storage::LifecycleIndex::kIdle ? fixture->client_ids.size() : fixture->never_used;
+  const bool none_due = before == fixture->before_every_client || before == fixture->reaped_before;
+  const std::size_t at_least = none_due ? 0 : std::min(kPage, filled);
+  const std::size_t at_most = none_due ? 0 : kPage;
+  for (auto _ : state) {
+    absl::StatusOr<std::vector<storage::LifecycleEntry>> page = fixture->store->ListByLifecycle(index, before, kPage);
+    if (!page.ok() || page->size() < at_least || page->size() > at_most) {
+      SkipWithStatus(state, page.ok() ? absl::InternalError(absl::StrCat("listed ", page->size(), " clients, not ",
+                                                                         at_least, " to ", at_most))
+                                      : page.status());
+      break;
+    }
+    benchmark::DoNotOptimize(page);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_LifecycleNothingDue(benchmark::State& state) { ListPage(state, fixture->before_every_client); }
+BENCHMARK(BM_LifecycleNothingDue)->ArgName("idle")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+void BM_LifecycleNothingDueAfterReap(benchmark::State& state) { ListPage(state, fixture->reaped_before); }
+BENCHMARK(BM_LifecycleNothingDueAfterReap)->ArgName("idle")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+void BM_LifecyclePageDue(benchmark::State& state) { ListPage(state, fixture->after_every_client); }
+BENCHMARK(BM_LifecyclePageDue)->ArgName("idle")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 // A fresh directory from mkdtemp, removed with everything in it when this goes out of scope.
 class ScopedTempDir {

@@ -1,6 +1,7 @@
 #ifndef CLIENTREG_STORAGE_CLIENT_STORE_H_
 #define CLIENTREG_STORAGE_CLIENT_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -30,6 +31,24 @@ struct InitialAccessTokenUse {
   int64_t now = 0;
 };
 
+// Which lifecycle index ListByLifecycle lists, or Reap checks a client against.
+enum class LifecycleIndex {
+  // Clients never used (no last use recorded by RecordLastUsed), by client_id_issued_at.
+  kNeverUsed,
+  // Every client by its last activity: its last use as RecordLastUsed recorded it (GetLastUsed), or
+  // client_id_issued_at while it has never been used.
+  kIdle,
+};
+
+// A client's entry in a lifecycle index.
+struct LifecycleEntry {
+  std::string client_id;
+  // The client's time in that index, in seconds since the epoch.
+  int64_t time = 0;
+
+  friend bool operator==(const LifecycleEntry&, const LifecycleEntry&) = default;
+};
+
 // Durable storage of registered clients. It stores serialized StoredClient records and knows no OAuth rules.
 // Implementations: RocksDB (embedded, rocksdb_client_store.h); PostgreSQL to follow.
 //
@@ -41,10 +60,12 @@ class ClientStore {
  public:
   virtual ~ClientStore() = default;
 
-  // Writes a new client and, when it holds a registration access token digest, the index from that digest to the
-  // client, in one durable write. AlreadyExists if `client.client_id()` is already stored (of concurrent Creates of
-  // one id, exactly one succeeds); InvalidArgument if it is empty; Unavailable if the write failed;
-  // ResourceExhausted, without trying, if the store already has too many writes waiting for the disk.
+  // Writes a new client, its entries in both lifecycle indexes (never used, and idle since client_id_issued_at) and,
+  // when it holds a registration access token digest, the index from that digest to the client, in one durable
+  // write. AlreadyExists if `client.client_id()` is already stored (of concurrent Creates of one id, exactly one
+  // succeeds) or has a tombstone (a reaped id is never issued again); InvalidArgument if it is empty; Unavailable if
+  // the write failed; ResourceExhausted, without trying, if the store already has too many writes waiting for the
+  // disk.
   [[nodiscard]] virtual absl::Status Create(const clientreg::v1::StoredClient& client) = 0;
 
   // Create without waiting: `done` is called exactly once with what Create would return, on the store's own thread
@@ -67,12 +88,12 @@ class ClientStore {
     done(Create(client));
   }
 
-  // Returns the stored client, or NotFound if `client_id` was never registered or was deleted. Unavailable or
-  // DataLoss on a read failure or a corrupt record.
+  // Returns the stored client, or NotFound if `client_id` was never registered, or was deleted or reaped (a
+  // tombstone is not a client). Unavailable or DataLoss on a read failure or a corrupt record.
   [[nodiscard]] virtual absl::StatusOr<clientreg::v1::StoredClient> Get(std::string_view client_id) const = 0;
 
-  // Calls `visit` for every stored client in client_id order, over a consistent snapshot. Stops at, and returns,
-  // the first non-OK status `visit` returns.
+  // Calls `visit` for every stored client in client_id order, over a consistent snapshot (tombstones are not
+  // clients). Stops at, and returns, the first non-OK status `visit` returns.
   [[nodiscard]] virtual absl::Status ForEach(
       const std::function<absl::Status(const clientreg::v1::StoredClient&)>& visit) const = 0;
 
@@ -90,15 +111,17 @@ class ClientStore {
   // Replaces a stored client, in one durable write, if its stored version is `expected_version` (compare-and-set;
   // the caller sets `client.version()`, normally expected_version + 1). The token index follows the record: an
   // entry for the old registration access token digest is removed and one for the new digest added when they
-  // differ. The client's last-use record is kept. InvalidArgument if `client.version()` is not greater than
-  // `expected_version` (two writers could then both succeed from the same version, and one change would be lost);
+  // differ. The client's last-use record is kept, and so are its lifecycle index entries (an entry keyed by
+  // client_id_issued_at moves with it if `client` changes it). InvalidArgument if `client.version()` is not greater
+  // than `expected_version` (two writers could then both succeed from the same version, and one change would be lost);
   // NotFound if the client is absent (e.g. deleted meanwhile: an update never resurrects it); Aborted if the stored
   // version differs (a concurrent change won; re-read and retry); Unavailable if the write failed.
   [[nodiscard]] virtual absl::Status Update(const clientreg::v1::StoredClient& client, uint64_t expected_version) = 0;
 
-  // Deletes a client, its token index entry and its last-use record in one durable write, if its stored version
-  // is `expected_version`. NotFound if absent; Aborted if the stored version differs; Unavailable if the write
-  // failed.
+  // Deletes a client, its token index entry, its last-use record and its lifecycle index entries in one durable
+  // write, if its stored version is `expected_version`. Leaves no tombstone: the id may be created again. NotFound
+  // if absent; Aborted if the stored version differs; Unavailable if the write failed; DataLoss if its recorded
+  // last use is corrupt (its index entry could not be found).
   [[nodiscard]] virtual absl::Status Delete(std::string_view client_id, uint64_t expected_version) = 0;
 
   // The client_id whose registration access token has digest `token_digest`, or NotFound.
@@ -108,8 +131,9 @@ class ClientStore {
   // last use is bookkeeping, batched so that authentication never waits for the disk; a crash may lose the last
   // batch. Entries for clients that do not exist (never created, or deleted) are ignored, and so are times that are
   // not positive. Never moves a time backwards: a time older than the recorded one is ignored, and of several
-  // entries for one client the latest counts. Unavailable if the write failed; DataLoss if a recorded time is
-  // corrupt.
+  // entries for one client the latest counts. In the same write, each client whose time moves leaves the never-used
+  // index and moves in the idle index to its new time. Unavailable if the write failed; DataLoss if a recorded time
+  // or a record read for its client_id_issued_at is corrupt.
   [[nodiscard]] virtual absl::Status RecordLastUsed(const std::vector<std::pair<std::string, int64_t>>& last_used) = 0;
 
   // OK if the store can serve now: a real read answers, and the last write, if it failed, has since been followed by
@@ -119,15 +143,59 @@ class ClientStore {
   [[nodiscard]] virtual absl::Status CheckHealth() = 0;
 
   // When the client last authenticated, as recorded by RecordLastUsed; 0 if never, or if the client does not exist
-  // (a deleted client's time is never returned, not even for a client later created with the same id).
+  // (a deleted or reaped client's time is never returned, not even for a client later created with the same id).
   [[nodiscard]] virtual absl::StatusOr<int64_t> GetLastUsed(std::string_view client_id) const = 0;
 
-  // The number of stored clients in each state (StoredClient::State), as kept by the store: no scan. A count
-  // changes in the same atomic, durable write as the records it counts, so it includes every acknowledged Create,
-  // Update and Delete and no failed one; a failed write that reached the disk anyway (see the class comment) is
-  // counted exactly when its change turns up. Unavailable while the store cannot open its database. Cheap enough
-  // for every metrics scrape. Thread-safe.
+  // The number of stored clients in each state (StoredClient::State), as kept by the store: no scan; tombstones are
+  // not counted. A count changes in the same atomic, durable write as the records it counts, so it includes every
+  // acknowledged Create, Update, Delete and Reap and no failed one; a failed write that reached the disk anyway (see
+  // the class comment) is counted exactly when its change turns up. Unavailable while the store cannot open its
+  // database. Cheap enough for every metrics scrape. Thread-safe.
   [[nodiscard]] virtual absl::StatusOr<ClientCounts> CountClients() const = 0;
+
+  // The client lifecycle (ServerConfig.lifecycle): a reaper lists clients by time, deletes the ones due, and leaves a
+  // tombstone for each. Two indexes order the clients by time (LifecycleIndex); every write that changes a client's
+  // time changes its entries in the same atomic write, so the indexes always agree with the records and the last-use
+  // times. A reaper's work grows with the clients it lists and reaps, never with the number stored.
+
+  // Up to `limit` entries of `index` whose time is before `before` (strictly), oldest first, entries of the same
+  // time in client_id order, starting after `start_after` (the last entry of a previous page, which need not still
+  // be in the index; nullopt: from the oldest). Reads only the index entries it returns, however many clients are
+  // stored: an empty answer costs one seek. Each call reads one consistent snapshot; pages are not one snapshot: a
+  // client used between two pages moves to a later time and may be listed again there, or not at all. An entry is a
+  // candidate, not a verdict: Reap checks it again. A pass that reaps as it lists should go on from the last entry
+  // of each page rather than from the oldest again: what it reaped may linger as deletions that a scan from the
+  // oldest would step over. Empty if `limit` is 0. Unavailable or DataLoss on a read failure or a corrupt entry.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<LifecycleEntry>> ListByLifecycle(
+      LifecycleIndex index, int64_t before, std::size_t limit,
+      const std::optional<LifecycleEntry>& start_after = std::nullopt) const = 0;
+
+  // Reaps the client `tombstone.client_id()`: deletes it as Delete does (record, token index entry, last-use record,
+  // both lifecycle index entries, its count) and writes `tombstone`, as given, under its client_id, in one durable
+  // write; but only if the client is still at `expected_version` and still due: its entry in `index` exists and its
+  // time is before `before` (a use recorded since, or any other change, keeps the client). Afterwards Get of the id
+  // is NotFound, GetLastUsed 0, GetTombstone the tombstone, and a Create of the id AlreadyExists.
+  //
+  // Serialised with Create, Update, Delete, RecordLastUsed and Reap of the same client: a use recorded concurrently
+  // either lands first, and then the client is no longer due (FailedPrecondition, nothing reaped), or finds the
+  // client gone and is ignored, as RecordLastUsed ignores every unknown client. InvalidArgument if
+  // `tombstone.client_id()` is empty; NotFound if the client is absent; Aborted if its stored version differs;
+  // FailedPrecondition if it is no longer due; Unavailable if the write failed; DataLoss if its recorded last use is
+  // corrupt.
+  [[nodiscard]] virtual absl::Status Reap(const clientreg::v1::StoredTombstone& tombstone, uint64_t expected_version,
+                                          LifecycleIndex index, int64_t before) = 0;
+
+  // The tombstone of the reaped client `client_id`, or NotFound if it was never reaped. Unavailable or DataLoss on a
+  // read failure or a corrupt record.
+  [[nodiscard]] virtual absl::StatusOr<clientreg::v1::StoredTombstone> GetTombstone(
+      std::string_view client_id) const = 0;
+
+  // Calls `visit` for every tombstone after `start_after` (from the first when empty) in client_id order, over a
+  // consistent snapshot, as ScanFrom does for clients and with the same rules: stops with OK as soon as `visit`
+  // returns false, with `visit`'s error as soon as it returns one, and `visit` should not write to the store.
+  [[nodiscard]] virtual absl::Status ScanTombstones(
+      std::string_view start_after,
+      const std::function<absl::StatusOr<bool>(const clientreg::v1::StoredTombstone&)>& visit) const = 0;
 
   // Initial access tokens (RFC 7591 §3). Stored apart from the clients, by id, with an index from their digest;
   // neither a scan of the clients nor CountClients sees them. Checkpoint copies them with everything else.
@@ -152,13 +220,13 @@ class ClientStore {
   [[nodiscard]] virtual absl::StatusOr<clientreg::v1::StoredInitialAccessToken> RevokeInitialAccessToken(
       std::string_view id, int64_t now) = 0;
 
-  // Writes a consistent snapshot of the whole store into the new directory `dir`: every column family, the count
-  // keys with them, as of one moment (it holds every write acknowledged before the call, and of a write running
-  // concurrently either all or nothing). The result is a store of its own that the same implementation opens (for
-  // RocksDB, a database directory for OpenRocksDbClientStore). Durable when it returns OK: the files, `dir` and its
-  // entry in its parent are synced. `dir` is private to the store's user (0700) and so is every file in it
-  // (0600; a file hard-linked from the store is the store's own file, which is then 0600 too). Writers are never
-  // held up for long: at most for a memtable switch.
+  // Writes a consistent snapshot of the whole store into the new directory `dir`: every column family (the
+  // lifecycle indexes and the tombstones too), the count keys with them, as of one moment (it holds every write
+  // acknowledged before the call, and of a write running concurrently either all or nothing). The result is a store of
+  // its own that the same implementation opens (for RocksDB, a database directory for OpenRocksDbClientStore). Durable
+  // when it returns OK: the files, `dir` and its entry in its parent are synced. `dir` is private to the store's user
+  // (0700) and so is every file in it (0600; a file hard-linked from the store is the store's own file, which is then
+  // 0600 too). Writers are never held up for long: at most for a memtable switch.
   //
   // InvalidArgument if `dir` is empty, relative or inside the store's own directory; AlreadyExists if `dir` exists
   // (as anything, even a dangling link) or, for RocksDB, `dir` + ".tmp" does (its staging directory, which it would

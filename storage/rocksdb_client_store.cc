@@ -47,6 +47,7 @@ namespace {
 
 using ::clientreg::v1::StoredClient;
 using ::clientreg::v1::StoredInitialAccessToken;
+using ::clientreg::v1::StoredTombstone;
 
 absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 absl::string_view ToAbsl(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
@@ -99,6 +100,9 @@ enum HandleIndex : std::size_t {
   kAudit,
   kLastUsed,
   kInitialAccessTokens,
+  kNeverUsedIndex,
+  kByActivityIndex,
+  kTombstones,
   kHandleCount
 };
 
@@ -162,6 +166,10 @@ struct OpenDb {
   rocksdb::ColumnFamilyHandle* token_index() const { return handles[kTokenIndex]; }
   rocksdb::ColumnFamilyHandle* last_used() const { return handles[kLastUsed]; }
   rocksdb::ColumnFamilyHandle* initial_access_tokens() const { return handles[kInitialAccessTokens]; }
+  rocksdb::ColumnFamilyHandle* tombstones() const { return handles[kTombstones]; }
+  rocksdb::ColumnFamilyHandle* lifecycle(LifecycleIndex index) const {
+    return handles[index == LifecycleIndex::kNeverUsed ? kNeverUsedIndex : kByActivityIndex];
+  }
 
   // FromRocksDbStatus, counting every error but NotFound in the store's error metric. Every RocksDB status the
   // store acts on goes through here.
@@ -208,24 +216,37 @@ struct OpenDb {
   }
 };
 
-// A stored record must parse and must name the key it is stored under; anything else is corruption that the
-// checksums did not catch (or a bug that wrote the wrong record), and must not be served as a client.
-absl::StatusOr<StoredClient> ParseRecord(const OpenDb& open, const rocksdb::Slice& key, const rocksdb::Slice& value) {
-  StoredClient client;
+// A record stored under a client_id (a client, a tombstone) must parse and must name the key it is stored under;
+// anything else is corruption that the checksums did not catch (or a bug that wrote the wrong record), and must not
+// be served. `kind` names the record in errors.
+template <typename Record>
+absl::StatusOr<Record> ParseStored(const OpenDb& open, absl::string_view kind, const rocksdb::Slice& key,
+                                   const rocksdb::Slice& value) {
+  Record record;
   if (value.size() > static_cast<std::size_t>(INT_MAX) ||
-      !client.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-    return open.Corrupt(absl::StrCat("stored record for client ", ToAbsl(key), " does not parse"));
+      !record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return open.Corrupt(absl::StrCat("stored ", kind, " for client ", ToAbsl(key), " does not parse"));
   }
-  if (client.client_id() != std::string_view(key.data(), key.size())) {
-    return open.Corrupt(absl::StrCat("stored record under client ", ToAbsl(key), " names client ", client.client_id()));
+  if (record.client_id() != std::string_view(key.data(), key.size())) {
+    return open.Corrupt(
+        absl::StrCat("stored ", kind, " under client ", ToAbsl(key), " names client ", record.client_id()));
   }
-  return client;
+  return record;
 }
 
-// Calls `visit` with the key and value of every client record after `start_after` (from the first when empty), in
-// key order, over a snapshot, until it returns false or an error.
-absl::Status VisitRecords(
-    const OpenDb& open, std::string_view start_after,
+absl::StatusOr<StoredClient> ParseRecord(const OpenDb& open, const rocksdb::Slice& key, const rocksdb::Slice& value) {
+  return ParseStored<StoredClient>(open, "record", key, value);
+}
+
+absl::StatusOr<StoredTombstone> ParseTombstone(const OpenDb& open, const rocksdb::Slice& key,
+                                               const rocksdb::Slice& value) {
+  return ParseStored<StoredTombstone>(open, "tombstone", key, value);
+}
+
+// Calls `visit` with the key and value of every entry of `family` after `start_after` (from the first when empty),
+// in key order, over a snapshot, until it returns false or an error.
+absl::Status VisitFrom(
+    const OpenDb& open, rocksdb::ColumnFamilyHandle* family, std::string_view start_after,
     const std::function<absl::StatusOr<bool>(const rocksdb::Slice& key, const rocksdb::Slice& value)>& visit) {
   // Declared before the iterator, so it is released after it.
   rocksdb::ManagedSnapshot snapshot(open.db.get());
@@ -233,12 +254,12 @@ absl::Status VisitRecords(
   options.snapshot = snapshot.snapshot();
   // A full scan would otherwise evict the blocks that point lookups keep hot.
   options.fill_cache = false;
-  const std::unique_ptr<rocksdb::Iterator> it(open.db->NewIterator(options, open.clients()));
+  const std::unique_ptr<rocksdb::Iterator> it(open.db->NewIterator(options, family));
   if (start_after.empty()) {
     it->SeekToFirst();
   } else {
     // In bytewise order the smallest key greater than `start_after` is `start_after` followed by a zero byte, so
-    // one seek lands on the next client whether or not `start_after` itself is stored.
+    // one seek lands on the next entry whether or not `start_after` itself is stored.
     std::string successor(start_after);
     successor.push_back('\0');
     it->Seek(successor);
@@ -248,7 +269,75 @@ absl::Status VisitRecords(
     if (!more) return absl::OkStatus();
   }
   // Valid() turns false on an error as well as at the end; only status() tells them apart.
-  return open.Check(it->status(), "scan clients");
+  return open.Check(it->status(), absl::StrCat("scan ", family->GetName()));
+}
+
+// VisitFrom over the client records.
+absl::Status VisitRecords(
+    const OpenDb& open, std::string_view start_after,
+    const std::function<absl::StatusOr<bool>(const rocksdb::Slice& key, const rocksdb::Slice& value)>& visit) {
+  return VisitFrom(open, open.clients(), start_after, visit);
+}
+
+// When `client_id` last authenticated, from the last_used column family; 0 when nothing is recorded.
+absl::StatusOr<int64_t> ReadLastUsed(const OpenDb& open, const rocksdb::ReadOptions& options,
+                                     std::string_view client_id) {
+  rocksdb::PinnableSlice value;
+  const rocksdb::Status status = open.db->Get(options, open.last_used(), ToSlice(client_id), &value);
+  if (status.IsNotFound()) return int64_t{0};
+  RETURN_IF_ERROR(open.Check(status, absl::StrCat("read last use of client ", ToAbsl(client_id))));
+  const std::optional<int64_t> seconds = DecodeInt64(value.ToStringView());
+  if (!seconds.has_value()) {
+    return open.Corrupt(absl::StrCat("last use of client ", ToAbsl(client_id), " has ", value.size(), " bytes, not 8"));
+  }
+  return *seconds;
+}
+
+// The lifecycle indexes, in the order their entries are written.
+constexpr std::array<LifecycleIndex, 2> kLifecycleIndexes = {LifecycleIndex::kNeverUsed, LifecycleIndex::kIdle};
+
+// The bytes of the time at the start of a lifecycle index key.
+constexpr std::size_t kLifecycleTimeBytes = 8;
+
+// A client's key in a lifecycle index (laid out as kNeverUsedColumnFamily says): its time there, then its id.
+std::string LifecycleKey(int64_t time, std::string_view client_id) {
+  std::string key = EncodeOrderedInt64(time);
+  key.append(client_id);
+  return key;
+}
+
+// What a client's lifecycle index entries are keyed by.
+struct LifecyclePosition {
+  int64_t issued_at = 0;
+  // As in the last_used column family; 0: never used (RecordLastUsed records only positive times).
+  int64_t last_used = 0;
+
+  // The client's time in `index`, or nullopt if it has no entry there.
+  std::optional<int64_t> TimeIn(LifecycleIndex index) const {
+    if (index == LifecycleIndex::kNeverUsed) return last_used == 0 ? std::optional<int64_t>(issued_at) : std::nullopt;
+    return last_used == 0 ? issued_at : last_used;
+  }
+};
+
+// Adds to `batch` what moves the client's lifecycle index entries from where `from` puts them to where `to` does;
+// nullopt: the client has no entries (before a Create, after a Delete). An entry that stays put is not written.
+absl::Status MoveLifecycleEntries(const OpenDb& open, rocksdb::WriteBatch& batch, std::string_view client_id,
+                                  const std::optional<LifecyclePosition>& from,
+                                  const std::optional<LifecyclePosition>& to) {
+  for (const LifecycleIndex index : kLifecycleIndexes) {
+    const std::optional<int64_t> old_time = from.has_value() ? from->TimeIn(index) : std::nullopt;
+    const std::optional<int64_t> new_time = to.has_value() ? to->TimeIn(index) : std::nullopt;
+    if (old_time == new_time) continue;
+    if (old_time.has_value()) {
+      RETURN_IF_ERROR(
+          open.Check(batch.Delete(open.lifecycle(index), LifecycleKey(*old_time, client_id)), "batch lifecycle index"));
+    }
+    if (new_time.has_value()) {
+      RETURN_IF_ERROR(open.Check(batch.Put(open.lifecycle(index), LifecycleKey(*new_time, client_id), rocksdb::Slice()),
+                                 "batch lifecycle index"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Counts the stored clients of each counted state, reading every record.
@@ -306,7 +395,67 @@ absl::Status LoadClientCounts(OpenDb& open) {
   return absl::OkStatus();
 }
 
-// Opens the database at `path` and loads its client counts.
+// Entries written per batch by a lifecycle index build: memory stays bounded whatever the store holds.
+constexpr int kIndexBuildBatchEntries = 10'000;
+
+// Builds the lifecycle indexes of a database that has none (see kLifecycleIndexesBuiltKey); does nothing once the
+// marker is written. Runs, as LoadClientCounts does, while nothing else can write to the database.
+absl::Status BuildLifecycleIndexes(OpenDb& open) {
+  std::string built;
+  const rocksdb::Status read =
+      open.db->Get(rocksdb::ReadOptions(), open.handles[kDefault], kLifecycleIndexesBuiltKey, &built);
+  if (read.ok()) return absl::OkStatus();
+  if (!read.IsNotFound()) return open.Check(read, "read lifecycle index marker");
+
+  // Unsynced batches, then the marker in a synced one: syncing the log syncs every batch before it, and a crash
+  // before the marker only means building again.
+  rocksdb::WriteBatch batch;
+  const auto write_if_full = [&]() -> absl::Status {
+    if (batch.Count() < kIndexBuildBatchEntries) return absl::OkStatus();
+    RETURN_IF_ERROR(open.Check(open.Write(kNotSynced, batch), "write lifecycle indexes"));
+    batch.Clear();
+    return absl::OkStatus();
+  };
+  // Whatever an interrupted build, or anything else, left in the indexes goes first: an entry the build does not
+  // write would otherwise never be removed, and could name a client that is gone.
+  for (const LifecycleIndex index : kLifecycleIndexes) {
+    RETURN_IF_ERROR(VisitFrom(open, open.lifecycle(index), "",
+                              [&](const rocksdb::Slice& key, const rocksdb::Slice& /*value*/) -> absl::StatusOr<bool> {
+                                RETURN_IF_ERROR(
+                                    open.Check(batch.Delete(open.lifecycle(index), key), "batch lifecycle index"));
+                                RETURN_IF_ERROR(write_if_full());
+                                return true;
+                              }));
+  }
+  int64_t indexed = 0;
+  RETURN_IF_ERROR(
+      VisitRecords(open, "", [&](const rocksdb::Slice& key, const rocksdb::Slice& value) -> absl::StatusOr<bool> {
+        absl::StatusOr<StoredClient> client = ParseRecord(open, key, value);
+        absl::StatusOr<int64_t> last_used = client.ok()
+                                                ? ReadLastUsed(open, rocksdb::ReadOptions(), client->client_id())
+                                                : absl::StatusOr<int64_t>(client.status());
+        if (absl::IsDataLoss(last_used.status())) {
+          // Left out, as CountStoredClients leaves out what does not parse: the store cannot reap a client whose record
+          // or last use it cannot read, nor can anything else change it, so its entries would never be needed.
+          common::Log(common::LogLevel::kError, "lifecycle_index_skipped_client",
+                      {{"path", open.path}, {"error", std::string(last_used.status().message())}});
+          return true;
+        }
+        RETURN_IF_ERROR(last_used.status());
+        RETURN_IF_ERROR(MoveLifecycleEntries(open, batch, client->client_id(), std::nullopt,
+                                             LifecyclePosition{client->client_id_issued_at(), *last_used}));
+        ++indexed;
+        RETURN_IF_ERROR(write_if_full());
+        return true;
+      }));
+  RETURN_IF_ERROR(open.Check(batch.Put(open.handles[kDefault], kLifecycleIndexesBuiltKey, "1"), "batch index marker"));
+  RETURN_IF_ERROR(open.Check(open.Write(kSynced, batch), "write lifecycle indexes"));
+  common::Log(common::LogLevel::kInfo, "lifecycle_indexes_built",
+              {{"path", open.path}, {"clients", std::to_string(indexed)}});
+  return absl::OkStatus();
+}
+
+// Opens the database at `path`, loads its client counts and builds its lifecycle indexes if it has none.
 absl::StatusOr<std::unique_ptr<OpenDb>> OpenDatabase(const std::string& path, rocksdb::Env* env,
                                                      const std::shared_ptr<rocksdb::Cache>& block_cache,
                                                      StoreMetrics* metrics) {
@@ -325,6 +474,11 @@ absl::StatusOr<std::unique_ptr<OpenDb>> OpenDatabase(const std::string& path, ro
   // Likewise added later; read by point lookups on every registration that presents a token.
   column_families[kInitialAccessTokens] = {kInitialAccessTokensColumnFamily,
                                            ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
+  // Likewise added later (BuildLifecycleIndexes fills the indexes of an older database). The indexes are only
+  // scanned; the tombstones are looked up by every Create, almost always for an id that has none.
+  column_families[kNeverUsedIndex] = {kNeverUsedColumnFamily, TimeIndexColumnFamilyOptions(block_cache)};
+  column_families[kByActivityIndex] = {kByActivityColumnFamily, TimeIndexColumnFamilyOptions(block_cache)};
+  column_families[kTombstones] = {kTombstonesColumnFamily, ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/true)};
 
   auto open = std::make_unique<OpenDb>();
   open->path = path;
@@ -334,6 +488,7 @@ absl::StatusOr<std::unique_ptr<OpenDb>> OpenDatabase(const std::string& path, ro
                               absl::StrCat("open RocksDB at ", path)));
   open->db.reset(db);
   RETURN_IF_ERROR(LoadClientCounts(*open));
+  RETURN_IF_ERROR(BuildLifecycleIndexes(*open));
   return open;
 }
 
@@ -365,9 +520,13 @@ class RocksDbClientStore final : public ClientStore {
     if (client.client_id().empty()) return done(absl::InvalidArgumentError("client_id is empty"));
     absl::StatusOr<std::string> record = Serialize(client);
     if (!record.ok()) return done(record.status());
-    PendingCreate create{
-        client.client_id(), *std::move(record), client.registration_access_token_digest(), client.state(), use,
-        std::move(done)};
+    PendingCreate create{.client_id = client.client_id(),
+                         .record = *std::move(record),
+                         .token_digest = client.registration_access_token_digest(),
+                         .state = client.state(),
+                         .issued_at = client.client_id_issued_at(),
+                         .use = use,
+                         .done = std::move(done)};
     if (!creates_.Submit(std::move(create))) {
       // Submit leaves `create` whole when it refuses it.
       return create.done(absl::ResourceExhaustedError("too many writes are waiting for the disk"));
@@ -417,6 +576,13 @@ class RocksDbClientStore final : public ClientStore {
             AddToCount(deltas, stored.state(), -1);
             AddToCount(deltas, client.state(), 1);
           }
+          if (stored.client_id_issued_at() != client.client_id_issued_at()) {
+            // The service never changes it, but a record and its index entries must not disagree.
+            ASSIGN_OR_RETURN(const int64_t last_used, ReadLastUsed(open, rocksdb::ReadOptions(), client_id));
+            RETURN_IF_ERROR(MoveLifecycleEntries(open, batch, client_id,
+                                                 LifecyclePosition{stored.client_id_issued_at(), last_used},
+                                                 LifecyclePosition{client.client_id_issued_at(), last_used}));
+          }
           const std::string& old_digest = stored.registration_access_token_digest();
           const std::string& new_digest = client.registration_access_token_digest();
           if (old_digest != new_digest) {
@@ -434,25 +600,95 @@ class RocksDbClientStore final : public ClientStore {
   }
 
   absl::Status Delete(std::string_view client_id, uint64_t expected_version) override {
-    const std::string id(client_id);
-    const KeyLockTable::Lock lock(&key_locks_, id);
-    CountDeltas deltas{};
-    return WriteBatchWithDb(
-        kSynced, absl::StrCat("delete client ", id),
-        [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
-          ASSIGN_OR_RETURN(const StoredClient stored, ReadForChange(open, id, expected_version));
-          RETURN_IF_ERROR(open.Check(batch.Delete(open.clients(), id), "batch client record"));
-          AddToCount(deltas, stored.state(), -1);
-          const std::string& token_digest = stored.registration_access_token_digest();
-          if (!token_digest.empty()) {
-            RETURN_IF_ERROR(open.Check(batch.Delete(open.token_index(), token_digest), "batch token index"));
+    return DeleteAtVersion("delete", client_id, expected_version,
+                           [](const OpenDb&, rocksdb::WriteBatch&, const StoredClient&, int64_t) -> absl::Status {
+                             return absl::OkStatus();
+                           });
+  }
+
+  absl::StatusOr<std::vector<LifecycleEntry>> ListByLifecycle(
+      LifecycleIndex index, int64_t before, std::size_t limit,
+      const std::optional<LifecycleEntry>& start_after) const override {
+    if (limit == 0) return std::vector<LifecycleEntry>();
+    return WithDb([&](const OpenDb& open) -> absl::StatusOr<std::vector<LifecycleEntry>> {
+      // Every key of a time before `before` is less than the 8 bytes of `before` alone, and every other key is not:
+      // the iterator stops at the bound without reading past it, however many entries (or deletions) lie beyond.
+      const std::string bound = EncodeOrderedInt64(before);
+      const rocksdb::Slice bound_slice(bound);
+      rocksdb::ReadOptions options;
+      options.iterate_upper_bound = &bound_slice;
+      const std::unique_ptr<rocksdb::Iterator> it(open.db->NewIterator(options, open.lifecycle(index)));
+      if (start_after.has_value()) {
+        // The smallest key after start_after's, as in VisitFrom.
+        std::string successor = LifecycleKey(start_after->time, start_after->client_id);
+        successor.push_back('\0');
+        it->Seek(successor);
+      } else {
+        it->SeekToFirst();
+      }
+      std::vector<LifecycleEntry> entries;
+      entries.reserve(std::min<std::size_t>(limit, 1024));
+      for (; it->Valid(); it->Next()) {
+        const std::string_view key = it->key().ToStringView();
+        const std::optional<int64_t> time = DecodeOrderedInt64(key.substr(0, kLifecycleTimeBytes));
+        if (!time.has_value() || key.size() == kLifecycleTimeBytes) {
+          return open.Corrupt(absl::StrCat("lifecycle index entry of ", key.size(), " bytes has no client_id"));
+        }
+        entries.push_back(LifecycleEntry{std::string(key.substr(kLifecycleTimeBytes)), *time});
+        // Returning here, not after another Next(): a page reads the entries it returns and nothing more.
+        if (entries.size() == limit) return entries;
+      }
+      RETURN_IF_ERROR(open.Check(it->status(), "scan lifecycle index"));
+      return entries;
+    });
+  }
+
+  absl::Status Reap(const StoredTombstone& tombstone, uint64_t expected_version, LifecycleIndex index,
+                    int64_t before) override {
+    const std::string& id = tombstone.client_id();
+    if (id.empty()) return absl::InvalidArgumentError("the tombstone names no client");
+    std::string record;
+    if (!tombstone.SerializeToString(&record)) {
+      return absl::InternalError(absl::StrCat("cannot serialize the tombstone of client ", id));
+    }
+    // Under the lock RecordLastUsed takes: a use is recorded either before the check below, and then it counts, or
+    // after the batch, and then it finds no client.
+    return DeleteAtVersion(
+        "reap", id, expected_version,
+        [&](const OpenDb& open, rocksdb::WriteBatch& batch, const StoredClient& stored,
+            int64_t last_used) -> absl::Status {
+          // The entries are written with every change of what they are keyed by, under this lock, so where the
+          // record and its last use put the client is where its entry is.
+          const std::optional<int64_t> time = LifecyclePosition{stored.client_id_issued_at(), last_used}.TimeIn(index);
+          if (!time.has_value() || *time >= before) {
+            return absl::FailedPreconditionError(absl::StrCat("client ", id, " is no longer due to be reaped"));
           }
-          // RecordLastUsed writes only for stored clients, under this same lock, so once this batch lands no entry
-          // for the id is left, and a client later created with the same id starts with no last use.
-          RETURN_IF_ERROR(open.Check(batch.Delete(open.last_used(), id), "batch last use"));
-          return absl::OkStatus();
-        },
-        &deltas);
+          return open.Check(batch.Put(open.tombstones(), id, record), "batch tombstone");
+        });
+  }
+
+  absl::StatusOr<StoredTombstone> GetTombstone(std::string_view client_id) const override {
+    return WithDb([&](const OpenDb& open) -> absl::StatusOr<StoredTombstone> {
+      rocksdb::PinnableSlice value;
+      const rocksdb::Status status =
+          open.db->Get(rocksdb::ReadOptions(), open.tombstones(), ToSlice(client_id), &value);
+      if (status.IsNotFound()) {
+        return absl::NotFoundError(absl::StrCat("client ", ToAbsl(client_id), " was not reaped"));
+      }
+      RETURN_IF_ERROR(open.Check(status, absl::StrCat("read tombstone of client ", ToAbsl(client_id))));
+      return ParseTombstone(open, ToSlice(client_id), value);
+    });
+  }
+
+  absl::Status ScanTombstones(std::string_view start_after,
+                              const std::function<absl::StatusOr<bool>(const StoredTombstone&)>& visit) const override {
+    return WithDb([&](const OpenDb& open) -> absl::Status {
+      return VisitFrom(open, open.tombstones(), start_after,
+                       [&](const rocksdb::Slice& key, const rocksdb::Slice& value) -> absl::StatusOr<bool> {
+                         ASSIGN_OR_RETURN(const StoredTombstone tombstone, ParseTombstone(open, key, value));
+                         return visit(tombstone);
+                       });
+    });
   }
 
   absl::Status CheckHealth() override {
@@ -502,23 +738,36 @@ class RocksDbClientStore final : public ClientStore {
     ids.reserve(latest.size());
     for (const auto& entry : latest) ids.push_back(entry.first);
 
-    // Read-check-write under the clients' locks, which Delete also takes: an entry is written only while its client
-    // is known to exist, so Delete, which removes the entry in its own batch, can never be overtaken by a stale
-    // write, and no entry outlives its client. A RocksDB merge operator (as the counts use) would avoid the read of
-    // the old time, but not the existence check, and would tie this column family to that operator for every tool.
+    // Read-check-write under the clients' locks, which Delete and Reap also take: an entry is written only while its
+    // client is known to exist, so Delete and Reap, which remove the entry in their own batch, can never be overtaken
+    // by a stale write, and no entry outlives its client. The old time is needed anyway: it keys the lifecycle index
+    // entry that moves, and under the lock no other write can move that entry between this read and the batch.
     const KeyLockTable::Lock lock(&key_locks_, ids);
     // sync=false: last use is bookkeeping, written in batches off the authentication path, and must not cost an
     // fdatasync per batch. The WAL is still written, so a crash of the process loses nothing; a power loss or
-    // kernel crash may lose the last batches, which only makes a last use look older than it was. A later synced
-    // write (any Create, Update or Delete) syncs these entries with it, in order.
+    // kernel crash may lose the last batches, which only makes a last use look older than it was (the index entries
+    // are in the same batches, so they are lost or kept with it). A later synced write (any Create, Update, Delete or
+    // Reap) syncs these entries with it, in order.
     return WriteBatchWithDb(
         kNotSynced, "record last use", [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
           for (const auto& [client_id, seconds] : latest) {
-            ASSIGN_OR_RETURN(const bool exists, Exists(open, rocksdb::ReadOptions(), client_id));
-            if (!exists) continue;
             ASSIGN_OR_RETURN(const int64_t recorded, ReadLastUsed(open, rocksdb::ReadOptions(), client_id));
             if (seconds <= recorded) continue;
+            // The index entries to move are keyed by the last use, or before the first use by the issue time, which
+            // only the record holds: it is read (and parsed) once per client, at its first use.
+            int64_t issued_at = 0;
+            if (recorded == 0) {
+              absl::StatusOr<StoredClient> stored = ReadClient(open, client_id);
+              if (absl::IsNotFound(stored.status())) continue;
+              RETURN_IF_ERROR(stored.status());
+              issued_at = stored->client_id_issued_at();
+            } else {
+              ASSIGN_OR_RETURN(const bool exists, Exists(open, rocksdb::ReadOptions(), client_id));
+              if (!exists) continue;
+            }
             RETURN_IF_ERROR(open.Check(batch.Put(open.last_used(), client_id, EncodeInt64(seconds)), "batch last use"));
+            RETURN_IF_ERROR(MoveLifecycleEntries(open, batch, client_id, LifecyclePosition{issued_at, recorded},
+                                                 LifecyclePosition{issued_at, seconds}));
           }
           return absl::OkStatus();
         });
@@ -657,15 +906,17 @@ class RocksDbClientStore final : public ClientStore {
     std::string record;
     std::string token_digest;
     StoredClient::State state;
+    int64_t issued_at;
     std::optional<InitialAccessTokenUse> use;
     std::function<void(absl::Status)> done;
   };
 
   // Writes a group of Creates in one synced batch, on a committer thread. Check-then-write is atomic per id: the
-  // ids are held in key_locks_, which Update, Delete and RecordLastUsed take too, from the existence check until
-  // the batch is durable. Ids drawn from the CSPRNG (128+ bits) never collide, but an id chosen by an operator, or
-  // a retried Create racing its first attempt, could; of two Creates of one id, in a group or not, exactly one
-  // succeeds. An id whose existence cannot be read fails alone; a failed write fails the whole group.
+  // ids are held in key_locks_, which Update, Delete, RecordLastUsed and Reap take too, from the check that neither a
+  // client nor a tombstone holds the id until the batch is durable. Ids drawn from the CSPRNG (128+ bits) never
+  // collide, but an id chosen by an operator, or a retried Create racing its first attempt, could; of two Creates of
+  // one id, in a group or not, exactly one succeeds. An id whose existence cannot be read fails alone; a failed write
+  // fails the whole group.
   //
   // The initial access tokens the group uses are held in key_locks_ too, as RevokeInitialAccessToken holds them, and
   // their uses are counted one Create at a time in group order: a token with one use left lets exactly the first of
@@ -694,12 +945,12 @@ class RocksDbClientStore final : public ClientStore {
             absl::flat_hash_map<std::string, TokenInGroup> tokens;
             for (std::size_t i = 0; i < group.size(); ++i) {
               const PendingCreate& create = group[i];
-              absl::StatusOr<bool> exists = Exists(open, rocksdb::ReadOptions(), create.client_id);
-              if (exists.ok() && (*exists || in_group.contains(create.client_id))) {
-                exists = absl::AlreadyExistsError(absl::StrCat("client ", create.client_id, " already exists"));
+              absl::Status free = CheckIdFree(open, create.client_id);
+              if (free.ok() && in_group.contains(create.client_id)) {
+                free = absl::AlreadyExistsError(absl::StrCat("client ", create.client_id, " already exists"));
               }
-              if (!exists.ok()) {
-                results[i] = exists.status();
+              if (!free.ok()) {
+                results[i] = std::move(free);
                 continue;
               }
               if (create.use.has_value()) {
@@ -714,6 +965,8 @@ class RocksDbClientStore final : public ClientStore {
               RETURN_IF_ERROR(
                   open.Check(batch.Put(open.clients(), create.client_id, create.record), "batch client record"));
               AddToCount(deltas, create.state, 1);
+              RETURN_IF_ERROR(MoveLifecycleEntries(open, batch, create.client_id, std::nullopt,
+                                                   LifecyclePosition{create.issued_at, 0}));
               ++batched;
               // Digests are HMACs of 256-bit random tokens, so a digest already indexed for another client cannot
               // occur in practice, and looking it up would cost a read on every Create.
@@ -882,13 +1135,70 @@ class RocksDbClientStore final : public ClientStore {
     return record;
   }
 
+  // Whether `family` holds `key`; `what` names it in errors.
+  static absl::StatusOr<bool> HasKey(const OpenDb& open, const rocksdb::ReadOptions& options,
+                                     rocksdb::ColumnFamilyHandle* family, std::string_view key,
+                                     absl::string_view what) {
+    rocksdb::PinnableSlice value;
+    const rocksdb::Status status = open.db->Get(options, family, ToSlice(key), &value);
+    if (status.IsNotFound()) return false;
+    RETURN_IF_ERROR(open.Check(status, absl::StrCat("read ", what, " ", ToAbsl(key))));
+    return true;
+  }
+
   static absl::StatusOr<bool> Exists(const OpenDb& open, const rocksdb::ReadOptions& options,
                                      std::string_view client_id) {
-    rocksdb::PinnableSlice value;
-    const rocksdb::Status status = open.db->Get(options, open.clients(), ToSlice(client_id), &value);
-    if (status.IsNotFound()) return false;
-    RETURN_IF_ERROR(open.Check(status, absl::StrCat("read client ", ToAbsl(client_id))));
-    return true;
+    return HasKey(open, options, open.clients(), client_id, "client");
+  }
+
+  // OK if a Create may take `client_id`: no client holds it, and no tombstone (a reaped id is never issued again).
+  static absl::Status CheckIdFree(const OpenDb& open, std::string_view client_id) {
+    ASSIGN_OR_RETURN(const bool exists, Exists(open, rocksdb::ReadOptions(), client_id));
+    if (exists) return absl::AlreadyExistsError(absl::StrCat("client ", ToAbsl(client_id), " already exists"));
+    ASSIGN_OR_RETURN(const bool reaped,
+                     HasKey(open, rocksdb::ReadOptions(), open.tombstones(), client_id, "tombstone of client"));
+    if (reaped) {
+      return absl::AlreadyExistsError(absl::StrCat("client ", ToAbsl(client_id), " was reaped; its id is not reused"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Delete and Reap (`verb` names which in errors): under the client's lock, reads the client and its last use and,
+  // if it is at `expected_version`, lets `also` check it (or refuse, with its status) and add to the batch, then
+  // deletes the client and all that is kept with it in that same durable batch.
+  template <typename Also>
+  absl::Status DeleteAtVersion(std::string_view verb, std::string_view client_id, uint64_t expected_version,
+                               Also also) {
+    const std::string id(client_id);
+    const KeyLockTable::Lock lock(&key_locks_, id);
+    CountDeltas deltas{};
+    return WriteBatchWithDb(
+        kSynced, absl::StrCat(ToAbsl(verb), " client ", id),
+        [&](const OpenDb& open, rocksdb::WriteBatch& batch) -> absl::Status {
+          ASSIGN_OR_RETURN(const StoredClient stored, ReadForChange(open, id, expected_version));
+          ASSIGN_OR_RETURN(const int64_t last_used, ReadLastUsed(open, rocksdb::ReadOptions(), id));
+          RETURN_IF_ERROR(also(open, batch, stored, last_used));
+          return DeleteClient(open, batch, stored, last_used, deltas);
+        },
+        &deltas);
+  }
+
+  // Adds to `batch` the deletion of `stored` and of all that is kept with it: its token index entry, its last-use
+  // record (`last_used`, 0 if none) and its lifecycle index entries; and to `deltas` its leaving its state's count.
+  static absl::Status DeleteClient(const OpenDb& open, rocksdb::WriteBatch& batch, const StoredClient& stored,
+                                   int64_t last_used, CountDeltas& deltas) {
+    const std::string& id = stored.client_id();
+    RETURN_IF_ERROR(open.Check(batch.Delete(open.clients(), id), "batch client record"));
+    AddToCount(deltas, stored.state(), -1);
+    const std::string& token_digest = stored.registration_access_token_digest();
+    if (!token_digest.empty()) {
+      RETURN_IF_ERROR(open.Check(batch.Delete(open.token_index(), token_digest), "batch token index"));
+    }
+    // RecordLastUsed writes only for stored clients, under the same lock as every caller, so once this batch lands
+    // no entry for the id is left, and a client later created with the same id starts with no last use.
+    RETURN_IF_ERROR(open.Check(batch.Delete(open.last_used(), id), "batch last use"));
+    return MoveLifecycleEntries(open, batch, id, LifecyclePosition{stored.client_id_issued_at(), last_used},
+                                std::nullopt);
   }
 
   static absl::StatusOr<StoredClient> ReadClient(const OpenDb& open, std::string_view client_id) {
@@ -910,21 +1220,6 @@ class RocksDbClientStore final : public ClientStore {
     return stored;
   }
 
-  // 0 when nothing is recorded.
-  static absl::StatusOr<int64_t> ReadLastUsed(const OpenDb& open, const rocksdb::ReadOptions& options,
-                                              std::string_view client_id) {
-    rocksdb::PinnableSlice value;
-    const rocksdb::Status status = open.db->Get(options, open.last_used(), ToSlice(client_id), &value);
-    if (status.IsNotFound()) return int64_t{0};
-    RETURN_IF_ERROR(open.Check(status, absl::StrCat("read last use of client ", ToAbsl(client_id))));
-    const std::optional<int64_t> seconds = DecodeInt64(value.ToStringView());
-    if (!seconds.has_value()) {
-      return open.Corrupt(
-          absl::StrCat("last use of client ", ToAbsl(client_id), " has ", value.size(), " bytes, not 8"));
-    }
-    return *seconds;
-  }
-
   const std::string path_;
   rocksdb::Env* const env_;
   StoreMetrics* const metrics_;
@@ -939,7 +1234,7 @@ class RocksDbClientStore final : public ClientStore {
   mutable std::unique_ptr<OpenDb> db_;
   // Whether the last write tried failed (CheckHealth).
   std::atomic<bool> last_write_failed_{false};
-  // Per client id, held by every check-then-write: Create, Update, Delete and RecordLastUsed.
+  // Per client id, held by every check-then-write: Create, Update, Delete, RecordLastUsed and Reap.
   KeyLockTable key_locks_;
   // Last member, so that it is destroyed first: its thread commits what is still queued while the database is open.
   CommitQueue<PendingCreate> creates_{kMaxPendingCreates, kMaxCreateGroup, kCommitters,

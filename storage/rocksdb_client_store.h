@@ -34,6 +34,18 @@ inline constexpr char kLastUsedColumnFamily[] = "last_used";
 inline constexpr char kInitialAccessTokensColumnFamily[] = "initial_access_tokens";
 inline constexpr char kInitialAccessTokenRecordPrefix[] = "t/";
 inline constexpr char kInitialAccessTokenDigestPrefix[] = "d/";
+// The lifecycle indexes (ClientStore::ListByLifecycle), one column family each. A key is the client's time in the
+// index, 8 bytes as EncodeOrderedInt64 writes it (big-endian with the sign bit flipped, so that byte order is time
+// order), followed by the client_id; the value is empty. Keys are thus in (time, client_id) order, and a time bound
+// is a key bound. Written in the same batch as every change of what they order (Create, RecordLastUsed, an Update
+// of client_id_issued_at, Delete, Reap). Added with the tombstones; see kLifecycleIndexesBuiltKey.
+//
+// Clients never used (no last_used entry), by client_id_issued_at: LifecycleIndex::kNeverUsed.
+inline constexpr char kNeverUsedColumnFamily[] = "never_used";
+// Every client by its last activity, its last_used entry or else client_id_issued_at: LifecycleIndex::kIdle.
+inline constexpr char kByActivityColumnFamily[] = "by_activity";
+// client_id -> serialized clientreg.v1.StoredTombstone, written by ClientStore::Reap and never deleted.
+inline constexpr char kTombstonesColumnFamily[] = "tombstones";
 
 // The default column family holds no client data. Under these keys, the number of stored clients in each state
 // (ClientStore::CountClients): a signed 64-bit integer, 8 bytes big-endian. A count changes only by merges of
@@ -42,6 +54,11 @@ inline constexpr char kInitialAccessTokenDigestPrefix[] = "d/";
 // either key missing counts the clients column family once and writes both keys (one synced batch) before serving.
 inline constexpr char kActiveClientsCountKey[] = "count/active";
 inline constexpr char kDisabledClientsCountKey[] = "count/disabled";
+// Also in the default column family, value "1": the lifecycle indexes hold every client. An open that finds it
+// missing (a database written before them, whose new column families it has just created empty) clears both index
+// column families, builds them from the clients and last_used column families, and writes this key last, before
+// serving; a build cut short by a crash is redone whole at the next open.
+inline constexpr char kLifecycleIndexesBuiltKey[] = "lifecycle_indexes/built";
 // The name of the default column family's merge operator, which adds 8-byte big-endian signed deltas. The other
 // column families have no merge operator. A change of encoding or meaning needs a new name.
 inline constexpr char kInt64AddMergeOperatorName[] = "clientreg.int64_add.v1";
@@ -62,11 +79,12 @@ inline constexpr char kInt64AddMergeOperatorName[] = "clientreg.int64_add.v1";
 // updates as it writes (store_metrics.h); nullptr means no metrics.
 //
 // Before it returns, the open loads the client counts (CountClients). A database without them (see
-// kActiveClientsCountKey) is counted first: its first open reads every client record once.
+// kActiveClientsCountKey) is counted first, and one without lifecycle indexes (kLifecycleIndexesBuiltKey) has them
+// built: each reads every client record once, at the first open that needs it.
 //
-// Errors: Unavailable if the directory cannot be created, opened or locked, or the counts cannot be read or
-// written; DataLoss if the database or a stored count is corrupt; FailedPrecondition or Internal if it cannot be
-// opened with this build's options.
+// Errors: Unavailable if the directory cannot be created, opened or locked, or the counts or the lifecycle indexes
+// cannot be read or written; DataLoss if the database or a stored count is corrupt; FailedPrecondition or Internal if
+// it cannot be opened with this build's options.
 //
 // A write that fails returns Unavailable and is not acknowledged. It is never partly applied, but if the disk took
 // the data and only the sync failed, the whole record may still appear after a restart: a failed Create leaves

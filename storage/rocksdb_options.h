@@ -18,6 +18,10 @@ std::shared_ptr<rocksdb::Cache> NewBlockCache();
 rocksdb::ColumnFamilyOptions ColumnFamilyOptionsFor(const std::shared_ptr<rocksdb::Cache>& block_cache,
                                                     bool point_lookups);
 
+// Options of a column family ordered by time that loses its oldest keys as fast as it gains new ones (the lifecycle
+// indexes): scanned in order from the oldest, like ColumnFamilyOptionsFor(block_cache, false).
+rocksdb::ColumnFamilyOptions TimeIndexColumnFamilyOptions(const std::shared_ptr<rocksdb::Cache>& block_cache);
+
 // Options of the database; `env` replaces RocksDB's default environment unless null.
 rocksdb::DBOptions DbOptions(rocksdb::Env* env);
 

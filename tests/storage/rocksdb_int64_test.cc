@@ -1,9 +1,11 @@
 #include "storage/rocksdb_int64.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "rocksdb/slice.h"
@@ -28,6 +30,28 @@ TEST(Int64Test, DecodesWhatItEncodesAndOnlyEightBytes) {
   EXPECT_EQ(DecodeInt64(""), std::nullopt);
   EXPECT_EQ(DecodeInt64(std::string(7, '\0')), std::nullopt);
   EXPECT_EQ(DecodeInt64(std::string(9, '\0')), std::nullopt);
+}
+
+TEST(OrderedInt64Test, EncodesEightBytesBigEndianWithTheSignBitFlipped) {
+  EXPECT_EQ(EncodeOrderedInt64(0), std::string("\x80\0\0\0\0\0\0\0", 8));
+  EXPECT_EQ(EncodeOrderedInt64(1'700'000'000), std::string("\x80\0\0\0\x65\x53\xf1\x00", 8));
+  EXPECT_EQ(EncodeOrderedInt64(-1), std::string("\x7f\xff\xff\xff\xff\xff\xff\xff", 8));
+  EXPECT_EQ(EncodeOrderedInt64(std::numeric_limits<int64_t>::min()), std::string(8, '\0'));
+  EXPECT_EQ(EncodeOrderedInt64(std::numeric_limits<int64_t>::max()), std::string(8, '\xff'));
+}
+
+TEST(OrderedInt64Test, ByteOrderIsNumericOrderAndDecodingInvertsIt) {
+  const std::vector<int64_t> ascending = {
+      std::numeric_limits<int64_t>::min(), -1'700'000'000, -256, -1, 0, 1, 255, 256, 1'700'000'000,
+      std::numeric_limits<int64_t>::max()};
+  for (std::size_t i = 0; i < ascending.size(); ++i) {
+    EXPECT_EQ(DecodeOrderedInt64(EncodeOrderedInt64(ascending[i])), ascending[i]);
+    if (i > 0) {
+      EXPECT_LT(EncodeOrderedInt64(ascending[i - 1]), EncodeOrderedInt64(ascending[i])) << ascending[i];
+    }
+  }
+  EXPECT_EQ(DecodeOrderedInt64(std::string(7, '\0')), std::nullopt);
+  EXPECT_EQ(DecodeOrderedInt64(std::string(9, '\0')), std::nullopt);
 }
 
 // The merged value of `operand` applied to `existing` (none when nullopt), or nullopt when the merge fails.
