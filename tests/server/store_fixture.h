@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -146,6 +147,23 @@ class ForwardingClientStore : public storage::ClientStore {
   absl::StatusOr<clientreg::v1::StoredInitialAccessToken> RevokeInitialAccessToken(std::string_view id,
                                                                                    int64_t now) override {
     return store_->RevokeInitialAccessToken(id, now);
+  }
+  absl::StatusOr<std::vector<storage::LifecycleEntry>> ListByLifecycle(
+      storage::LifecycleIndex index, int64_t before, std::size_t limit,
+      const std::optional<storage::LifecycleEntry>& start_after) const override {
+    return store_->ListByLifecycle(index, before, limit, start_after);
+  }
+  absl::Status Reap(const clientreg::v1::StoredTombstone& tombstone, uint64_t expected_version,
+                    storage::LifecycleIndex index, int64_t before) override {
+    return store_->Reap(tombstone, expected_version, index, before);
+  }
+  absl::StatusOr<clientreg::v1::StoredTombstone> GetTombstone(std::string_view client_id) const override {
+    return store_->GetTombstone(client_id);
+  }
+  absl::Status ScanTombstones(
+      std::string_view start_after,
+      const std::function<absl::StatusOr<bool>(const clientreg::v1::StoredTombstone&)>& visit) const override {
+    return store_->ScanTombstones(start_after, visit);
   }
 
  protected:
