@@ -68,7 +68,7 @@ CheckRedirectUriResponse MatchRedirectUri(const google::protobuf::RepeatedPtrFie
   absl::StatusOr<Uri> parsed = ParseUri(candidate);
   if (!parsed.ok()) {
     return Answer(CheckRedirectUriResponse::REASON_INVALID_URI,
-                  absl::StrCat("the redirect URI is not an absolute URI: it ", parsed.status().message()));
+                  absl::StrCat("the redirect URI ", parsed.status().message()));
   }
   if (parsed->fragment.has_value()) {
     return Answer(CheckRedirectUriResponse::REASON_INVALID_URI,

@@ -249,6 +249,16 @@ TEST(MatchRedirectUriTest, WebRefusalOfALoopbackPortSaysWhy) {
   EXPECT_EQ(other.explanation().find("native"), std::string::npos) << other.explanation();
 }
 
+TEST(MatchRedirectUriTest, InvalidUriSaysWhatIsWrong) {
+  const google::protobuf::RepeatedPtrField<std::string> registered = Uris({"https://app.example/cb"});
+  EXPECT_EQ(MatchRedirectUri(registered, "web", "/cb").explanation(),
+            "the redirect URI is not an absolute URI: it has no scheme (RFC 3986 Section 4.3)");
+  EXPECT_EQ(MatchRedirectUri(registered, "web", "https://app.example/cb#x").explanation(),
+            "the redirect URI has a fragment, which RFC 6749 Section 3.1.2 forbids");
+  EXPECT_EQ(MatchRedirectUri(registered, "native", "http://127.0.0.1:70000/cb").explanation(),
+            "the redirect URI has a port above 65535");
+}
+
 TEST(MatchClientRedirectUriTest, DisabledClientIsRefusedWhateverTheUri) {
   StoredClient client;
   client.mutable_metadata()->mutable_redirect_uris()->add_values("http://127.0.0.1/cb");
