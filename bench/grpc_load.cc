@@ -1,6 +1,10 @@
 // clientreg-grpc-load: a closed-loop gRPC load client for clientreg-server, without the gateway or HTTP in the way.
-//   clientreg-grpc-load --server=HOST:PORT --mode=register|authenticate [--inflight=N] [--seconds=S] [--clients=N]
-//                       [--channels=N]
+//   clientreg-grpc-load --server=HOST:PORT --mode=register|authenticate|resolve|check-redirect [--inflight=N]
+//                       [--seconds=S] [--clients=N] [--channels=N]
+// authenticate, resolve and check-redirect first register --clients confidential clients, then cycle through them:
+// AuthenticateClient with each one's secret; ResolveClient for authorize and token in turn (each records a use, as
+// on an authorization server's hot path); CheckRedirectUri of each one's registered redirect URI (an exact match,
+// the common case; an answer other than allowed counts as a failure).
 // Keeps --inflight calls outstanding with the callback API (each completion starts the next call) over --channels
 // separate connections, warms up for 1 s, measures for --seconds and prints one line:
 //   mode=register calls=... ok=... errors=... calls_per_s=... p50_ms=... p99_ms=...
@@ -14,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -24,6 +29,7 @@
 
 #include "bench/load_client.h"
 #include "clientreg/v1/admin.grpc.pb.h"
+#include "clientreg/v1/directory.grpc.pb.h"
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "common/process.h"
 
@@ -33,11 +39,14 @@ using Clock = std::chrono::steady_clock;
 using clientreg::bench::ClosedLoop;
 
 constexpr char kUsage[] =
-    "usage: clientreg-grpc-load --server=HOST:PORT --mode=register|authenticate [--inflight=N (48)] "
+    "usage: clientreg-grpc-load --server=HOST:PORT --mode=register|authenticate|resolve|check-redirect "
+    "[--inflight=N (48)] "
     "[--seconds=S (10)] [--clients=N (1000)] [--channels=N (2)]";
 // At most this many latencies are kept (8 MB, allocated up front); beyond it, a uniform reservoir sample.
 constexpr std::size_t kMaxSamples = 1'000'000;
 // Every call has a deadline, so draining the in-flight calls at the end is bounded too.
+// The redirect URI every pre-registered client has.
+constexpr char kRedirectUri[] = "https://bench.example.com/callback";
 constexpr std::chrono::milliseconds kCallDeadline = std::chrono::seconds(30);
 
 struct Options {
@@ -63,7 +72,10 @@ std::string ParseOptions(int argc, char** argv, Options* options) {
   }
   if (options->server.empty()) return "--server is required";
   if (options->mode.empty()) return "--mode is required";
-  if (options->mode != "register" && options->mode != "authenticate") return "bad value in --mode=" + options->mode;
+  if (options->mode != "register" && options->mode != "authenticate" && options->mode != "resolve" &&
+      options->mode != "check-redirect") {
+    return "bad value in --mode=" + options->mode;
+  }
   return "";
 }
 
@@ -116,6 +128,7 @@ class Load {
     for (const auto& channel : clientreg::bench::NewChannels(options.server, options.channels)) {
       registration_.push_back(clientreg::v1::ClientRegistration::NewStub(channel));
       authentication_.push_back(clientreg::v1::ClientAuthentication::NewStub(channel));
+      directory_.push_back(clientreg::v1::ClientDirectory::NewStub(channel));
     }
   }
 
@@ -146,8 +159,38 @@ class Load {
   }
 
   // Warms up for 1 s, measures for --seconds, drains; returns the measured window's length in seconds.
-  double Run(bool authenticate) {
-    if (authenticate) {
+  double Run(const std::string& mode) {
+    if (mode == "resolve") {
+      ClosedLoop<clientreg::v1::ResolveClientRequest, clientreg::v1::ResolvedClient> loop(
+          [this](std::uint64_t index, grpc::ClientContext* context, clientreg::v1::ResolveClientRequest* request,
+                 clientreg::v1::ResolvedClient* response, std::function<void(grpc::Status)> done) {
+            request->set_client_id(credentials_[index % credentials_.size()].client_id);
+            request->set_purpose(index % 2 == 0 ? clientreg::v1::ResolveClientRequest::PURPOSE_AUTHORIZE
+                                                : clientreg::v1::ResolveClientRequest::PURPOSE_TOKEN);
+            directory_[index % directory_.size()]->async()->ResolveClient(context, request, response, std::move(done));
+          },
+          RecordInPhase<clientreg::v1::ResolvedClient>(), kCallDeadline);
+      return Measure(loop);
+    }
+    if (mode == "check-redirect") {
+      ClosedLoop<clientreg::v1::CheckRedirectUriRequest, clientreg::v1::CheckRedirectUriResponse> loop(
+          [this](std::uint64_t index, grpc::ClientContext* context, clientreg::v1::CheckRedirectUriRequest* request,
+                 clientreg::v1::CheckRedirectUriResponse* response, std::function<void(grpc::Status)> done) {
+            request->set_client_id(credentials_[index % credentials_.size()].client_id);
+            request->set_redirect_uri(kRedirectUri);
+            directory_[index % directory_.size()]->async()->CheckRedirectUri(context, request, response,
+                                                                             std::move(done));
+          },
+          RecordInPhase<clientreg::v1::CheckRedirectUriResponse>(
+              [](const clientreg::v1::CheckRedirectUriResponse& response) {
+                return response.allowed() ? grpc::Status::OK
+                                          : grpc::Status(grpc::StatusCode::INTERNAL,
+                                                         "redirect URI refused: " + response.explanation());
+              }),
+          kCallDeadline);
+      return Measure(loop);
+    }
+    if (mode == "authenticate") {
       ClosedLoop<clientreg::v1::AuthenticateClientRequest, clientreg::v1::AuthenticateClientResponse> loop(
           [this](std::uint64_t index, grpc::ClientContext* context, clientreg::v1::AuthenticateClientRequest* request,
                  clientreg::v1::AuthenticateClientResponse* response, std::function<void(grpc::Status)> done) {
@@ -170,10 +213,13 @@ class Load {
   }
 
  private:
-  // Records every failure, and the calls that complete while the phase is kMeasure; stops once it is kStop.
+  // Records every failure (a failed call, or an answer `check` refuses), and the calls that complete while the phase
+  // is kMeasure; stops once it is kStop.
   template <typename Response>
-  std::function<bool(std::uint64_t, const grpc::Status&, const Response&, double)> RecordInPhase() {
-    return [this](std::uint64_t, const grpc::Status& status, const Response&, double latency_ms) {
+  std::function<bool(std::uint64_t, const grpc::Status&, const Response&, double)> RecordInPhase(
+      std::function<grpc::Status(const Response&)> check = nullptr) {
+    return [this, check](std::uint64_t, const grpc::Status& call, const Response& response, double latency_ms) {
+      const grpc::Status status = call.ok() && check != nullptr ? check(response) : call;
       if (!status.ok()) results_->RecordFailure(status);
       const Phase phase = phase_;
       if (phase == Phase::kMeasure) results_->RecordMeasured(latency_ms, status.ok());
@@ -198,7 +244,7 @@ class Load {
   void StartRegister(std::uint64_t index, grpc::ClientContext* context, clientreg::v1::RegisterRequest* request,
                      clientreg::v1::ClientInformation* response, std::function<void(grpc::Status)> done) {
     clientreg::v1::ClientMetadata& metadata = *request->mutable_metadata();
-    metadata.mutable_redirect_uris()->add_values("https://bench.example.com/callback");
+    metadata.mutable_redirect_uris()->add_values(kRedirectUri);
     metadata.set_token_endpoint_auth_method("client_secret_basic");
     metadata.set_client_name(name_prefix_ + std::to_string(name_counter_.fetch_add(1)));
     registration_[index % registration_.size()]->async()->Register(context, request, response, std::move(done));
@@ -209,6 +255,7 @@ class Load {
   std::string name_prefix_;
   std::vector<std::unique_ptr<clientreg::v1::ClientRegistration::Stub>> registration_;
   std::vector<std::unique_ptr<clientreg::v1::ClientAuthentication::Stub>> authentication_;
+  std::vector<std::unique_ptr<clientreg::v1::ClientDirectory::Stub>> directory_;
   std::vector<Credential> credentials_;
   std::atomic<Phase> phase_{Phase::kWarmup};
   std::atomic<std::uint64_t> name_counter_{0};
@@ -226,13 +273,12 @@ int main(int argc, char** argv) {
   }
   Results results;
   Load load(options, &results);
-  const bool authenticate = options.mode == "authenticate";
-  if (authenticate && !load.Preregister()) {
+  if (options.mode != "register" && !load.Preregister()) {
     std::fprintf(stderr, "clientreg-grpc-load: pre-registering %d clients failed: %s\n", options.clients,
                  results.first_failure().c_str());
     return 1;
   }
-  const double seconds = load.Run(authenticate);
+  const double seconds = load.Run(options.mode);
   results.Print(options.mode, seconds);
   if (const std::uint64_t failures = results.failures(); failures > 0) {
     std::fprintf(stderr, "clientreg-grpc-load: %llu call(s) failed; first: %s\n",

@@ -1,8 +1,6 @@
 #include "server/client_authenticator.h"
 
-#include <algorithm>
 #include <utility>
-#include <vector>
 
 #include "common/logging.h"
 #include "common/registration_error.h"
@@ -33,23 +31,27 @@ std::string_view Loggable(std::string_view client_id) { return client_id.substr(
 absl::StatusOr<std::unique_ptr<ClientAuthenticator>> ClientAuthenticator::Create(storage::ClientStore* store,
                                                                                  const common::Clock* clock,
                                                                                  Options options) {
-  if (options.flush_interval <= std::chrono::milliseconds::zero()) {
-    return absl::InvalidArgumentError("the last-use flush interval must be positive");
+  std::unique_ptr<LastUseRecorder> own_last_use;
+  if (options.last_use == nullptr) {
+    ASSIGN_OR_RETURN(own_last_use, LastUseRecorder::Create(store, options.flush_interval));
   }
   ASSIGN_OR_RETURN(const std::string decoy_secret, common::RandomBytes(common::kTokenBytes));
   // A digest under the real key, so that comparing with it costs exactly what comparing with a real one does.
   ASSIGN_OR_RETURN(std::string decoy_digest, common::HmacSha256(options.server_key, decoy_secret));
-  std::unique_ptr<ClientAuthenticator> authenticator(
-      new ClientAuthenticator(store, clock, std::move(options), std::move(decoy_digest)));
-  authenticator->flusher_ = std::thread([raw = authenticator.get()] { raw->FlushLoop(); });
-  return authenticator;
+  return std::unique_ptr<ClientAuthenticator>(
+      new ClientAuthenticator(store, clock, std::move(options), std::move(decoy_digest), std::move(own_last_use)));
 }
 
 ClientAuthenticator::ClientAuthenticator(storage::ClientStore* store, const common::Clock* clock, Options options,
-                                         std::string decoy_digest)
-    : store_(store), clock_(clock), options_(std::move(options)), decoy_digest_(std::move(decoy_digest)) {}
+                                         std::string decoy_digest, std::unique_ptr<LastUseRecorder> own_last_use)
+    : store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      decoy_digest_(std::move(decoy_digest)),
+      own_last_use_(std::move(own_last_use)),
+      last_use_(own_last_use_ != nullptr ? own_last_use_.get() : options_.last_use) {}
 
-ClientAuthenticator::~ClientAuthenticator() { Stop(); }
+ClientAuthenticator::~ClientAuthenticator() = default;
 
 absl::StatusOr<clientreg::v1::ClientRecord> ClientAuthenticator::Authenticate(std::string_view client_id,
                                                                               std::string_view client_secret) {
@@ -98,76 +100,13 @@ absl::StatusOr<clientreg::v1::ClientRecord> ClientAuthenticator::Authenticate(st
     return AuthenticationFailed();
   }
 
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    int64_t& last_used = pending_[stored->client_id()];
-    last_used = std::max(last_used, now);
-  }
+  last_use_->Record(stored->client_id(), now);
   Count("ok");
   return MakeClientRecord(*stored, now);
 }
 
 void ClientAuthenticator::Count(std::string_view outcome) const {
   if (options_.metrics != nullptr) options_.metrics->client_authentications.WithLabels({outcome}).Increment();
-}
-
-int64_t ClientAuthenticator::PendingLastUsed(std::string_view client_id) const {
-  const std::string key(client_id);
-  std::lock_guard<std::mutex> lock(mu_);
-  int64_t last_used = 0;
-  if (const auto it = pending_.find(key); it != pending_.end()) last_used = it->second;
-  if (const auto it = flushing_.find(key); it != flushing_.end()) last_used = std::max(last_used, it->second);
-  return last_used;
-}
-
-absl::Status ClientAuthenticator::Flush() {
-  std::lock_guard<std::mutex> flush_lock(flush_mu_);
-  std::vector<std::pair<std::string, int64_t>> batch;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    flushing_.swap(pending_);
-    batch.assign(flushing_.begin(), flushing_.end());
-  }
-  if (batch.empty()) return absl::OkStatus();
-  const absl::Status written = store_->RecordLastUsed(batch);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!written.ok()) {
-    // Kept for the next flush; a newer use recorded meanwhile wins.
-    for (const auto& [client_id, last_used] : flushing_) {
-      int64_t& pending = pending_[client_id];
-      pending = std::max(pending, last_used);
-    }
-  }
-  flushing_.clear();
-  return written;
-}
-
-void ClientAuthenticator::FlushLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    wake_.wait_for(lock, options_.flush_interval, [this] { return stopping_; });
-    if (stopping_) break;
-    lock.unlock();
-    if (const absl::Status flushed = Flush(); !flushed.ok()) {
-      common::Log(common::LogLevel::kWarning, "last_used_flush_failed", {{"error", std::string(flushed.message())}});
-    }
-    lock.lock();
-  }
-}
-
-void ClientAuthenticator::Stop() {
-  std::lock_guard<std::mutex> stop_lock(stop_mu_);
-  if (stopped_) return;
-  stopped_ = true;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (flusher_.joinable()) flusher_.join();
-  if (const absl::Status flushed = Flush(); !flushed.ok()) {
-    common::Log(common::LogLevel::kWarning, "last_used_flush_failed", {{"error", std::string(flushed.message())}});
-  }
 }
 
 }  // namespace clientreg::server

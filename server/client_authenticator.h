@@ -2,19 +2,16 @@
 #define CLIENTREG_SERVER_CLIENT_AUTHENTICATOR_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "clientreg/v1/admin.pb.h"
 #include "common/clock.h"
+#include "server/last_use_recorder.h"
 #include "server/rpc_metrics.h"
 #include "storage/client_store.h"
 
@@ -22,27 +19,30 @@ namespace clientreg::server {
 
 // Client authentication for the token endpoint (client_secret_basic / client_secret_post), free of transport.
 //
-// Last use is kept in memory and written to the store in batches (ClientStore::RecordLastUsed) by a background
-// thread every `flush_interval`, and once more by Stop(): an authentication never waits for the disk, and a crash
-// may lose the last interval's worth of last-use times. Thread-safe.
+// A successful authentication records the client's last use in a LastUseRecorder (batched writes: an
+// authentication never waits for the disk): the one given in Options, or one of its own. Thread-safe.
 class ClientAuthenticator {
  public:
   struct Options {
     // Key of the HMAC under which secrets are stored (common::kServerKeyBytes bytes), as given to the Registrar.
     std::string server_key;
-    // How often pending last-use times are written. Must be positive.
+    // Where last uses go; must outlive the authenticator. Null: a recorder of the authenticator's own, flushing
+    // every `flush_interval`.
+    LastUseRecorder* last_use = nullptr;
+    // How often an own recorder writes pending last-use times. Must be positive when `last_use` is null.
     std::chrono::milliseconds flush_interval = std::chrono::seconds(10);
     // Counts each outcome in client_authentications when set; must outlive the authenticator.
     ServerMetrics* metrics = nullptr;
   };
 
-  // Draws the decoy digest and starts the flush thread. `store` and `clock` must outlive the authenticator.
-  // InvalidArgument if `flush_interval` is not positive; Internal if the CSPRNG or the HMAC fails.
+  // Draws the decoy digest and, without Options::last_use, starts its own recorder. `store` and `clock` must outlive
+  // the authenticator. InvalidArgument if it needs its own recorder and `flush_interval` is not positive; Internal if
+  // the CSPRNG or the HMAC fails.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ClientAuthenticator>> Create(storage::ClientStore* store,
                                                                                    const common::Clock* clock,
                                                                                    Options options);
 
-  // Stop(), then destruction.
+  // An own recorder is stopped (and flushes); a shared one is left to its owner.
   ~ClientAuthenticator();
 
   ClientAuthenticator(const ClientAuthenticator&) = delete;
@@ -58,22 +58,20 @@ class ClientAuthenticator {
   [[nodiscard]] absl::StatusOr<clientreg::v1::ClientRecord> Authenticate(std::string_view client_id,
                                                                          std::string_view client_secret);
 
-  // The last use of `client_id` recorded in memory and not yet written to the store; 0 if none.
-  int64_t PendingLastUsed(std::string_view client_id) const;
+  // The recorder's LastUseRecorder::Pending: the last use of `client_id` recorded in memory and not yet written to
+  // the store (by any user of the recorder); 0 if none.
+  int64_t PendingLastUsed(std::string_view client_id) const { return last_use_->Pending(client_id); }
 
-  // Writes the pending last-use times now, in one RecordLastUsed call. On failure they stay pending for the next
-  // flush, and the store's error is returned.
-  [[nodiscard]] absl::Status Flush();
+  // The recorder's LastUseRecorder::Flush.
+  [[nodiscard]] absl::Status Flush() { return last_use_->Flush(); }
 
-  // Stops the flush thread and flushes once more. Idempotent: later calls do nothing, and last uses recorded after
-  // it are written only by an explicit Flush().
-  void Stop();
+  // The recorder's LastUseRecorder::Stop: stops its flush thread and flushes once more. Idempotent.
+  void Stop() { last_use_->Stop(); }
 
  private:
   ClientAuthenticator(storage::ClientStore* store, const common::Clock* clock, Options options,
-                      std::string decoy_digest);
+                      std::string decoy_digest, std::unique_ptr<LastUseRecorder> own_last_use);
 
-  void FlushLoop();
   // Counts one AuthenticateClient outcome, if there are metrics.
   void Count(std::string_view outcome) const;
 
@@ -82,21 +80,10 @@ class ClientAuthenticator {
   const Options options_;
   // HMAC of random bytes that match no secret: compared against when there is no real digest to compare with.
   const std::string decoy_digest_;
-
-  // Guards pending_, flushing_ and stopping_.
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  // client_id -> last use, not yet handed to the store.
-  std::unordered_map<std::string, int64_t> pending_;
-  // The batch being written by Flush(), still visible to PendingLastUsed until the store has it.
-  std::unordered_map<std::string, int64_t> flushing_;
-  bool stopping_ = false;
-  // Serialises Flush() calls, so that a batch is in flushing_ alone while it is written.
-  std::mutex flush_mu_;
-  // Guards stopped_, so that concurrent Stop() calls join the thread once.
-  std::mutex stop_mu_;
-  bool stopped_ = false;
-  std::thread flusher_;
+  // Set without Options::last_use.
+  const std::unique_ptr<LastUseRecorder> own_last_use_;
+  // Options::last_use or own_last_use_.
+  LastUseRecorder* const last_use_;
 };
 
 }  // namespace clientreg::server

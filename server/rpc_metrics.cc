@@ -109,6 +109,12 @@ ServerMetrics::ServerMetrics(common::MetricsRegistry& registry)
       client_authentications(registry.AddCounter("clientreg_client_authentications_total",
                                                  "AuthenticateClient calls by outcome: ok, invalid, disabled, error.",
                                                  {"outcome"})),
+      directory_calls(registry.AddCounter(
+          "clientreg_directory_calls_total",
+          "ClientDirectory calls by method and outcome. ResolveClient: active, disabled, not_found, invalid, error. "
+          "CheckRedirectUri: exact_match, loopback_port_match, not_registered, client_disabled, invalid_uri, "
+          "not_found, invalid, error.",
+          {"method", "outcome"})),
       registration_token_checks(registry.AddCounter(
           "clientreg_registration_token_checks_total",
           "Registration access token checks of the RFC 7592 methods by outcome: ok, invalid, disabled, error.",

@@ -23,6 +23,10 @@ struct ServerMetrics {
   common::HistogramFamily& rpc_duration;
   // outcome: ok, invalid, disabled, error (AuthenticateClient).
   common::CounterFamily& client_authentications;
+  // The ClientDirectory calls by method and outcome. ResolveClient: active, disabled, not_found, invalid, error.
+  // CheckRedirectUri: exact_match, loopback_port_match (allowed); not_registered, client_disabled, invalid_uri
+  // (refused); not_found, invalid, error.
+  common::CounterFamily& directory_calls;
   // outcome: ok, invalid, disabled, error (registration access tokens on the RFC 7592 methods).
   common::CounterFamily& registration_token_checks;
   // reason: unauthenticated, permission_denied (calls the CallerAuthorizer refused).

@@ -81,6 +81,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
   return grpc::SslServerCredentials(options);
 }
 
+// The effective config holds no secret (the key is a file path, static initial access tokens are redacted, bearer
+// credentials are shortened digests), so operators see exactly what runs.
+std::string EffectiveConfigJson(const clientreg::config::v1::ServerConfig& config) {
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(RedactedServerConfig(config), &json).ok()) return "?";
+  return json;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::config::v1::ServerConfig& config,
@@ -127,14 +135,22 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
       app->registrar_.get(), app->initial_access_tokens_.get(), app->registration_manager_.get(), app->callers_.get(),
       BuildServerMetadata(config), app->server_metrics_.get(), app->rate_limiter_.get(), app->client_cap_.get());
 
+  ASSIGN_OR_RETURN(app->last_use_,
+                   LastUseRecorder::Create(app->store_.get(), std::chrono::seconds(config.last_used_flush_seconds())));
   ClientAuthenticator::Options authenticator_options;
   authenticator_options.server_key = server_key;
-  authenticator_options.flush_interval = std::chrono::seconds(config.last_used_flush_seconds());
+  authenticator_options.last_use = app->last_use_.get();
   authenticator_options.metrics = app->server_metrics_.get();
   ASSIGN_OR_RETURN(app->authenticator_,
                    ClientAuthenticator::Create(app->store_.get(), clock, std::move(authenticator_options)));
   app->authentication_service_ =
       std::make_unique<AuthenticationService>(app->authenticator_.get(), app->callers_.get());
+  ClientDirectory::Options directory_options;
+  directory_options.max_redirect_uri_bytes = config.limits().max_redirect_uri_bytes();
+  directory_options.metrics = app->server_metrics_.get();
+  app->directory_ =
+      std::make_unique<ClientDirectory>(app->store_.get(), clock, app->last_use_.get(), directory_options);
+  app->directory_service_ = std::make_unique<ClientDirectoryService>(app->directory_.get(), app->callers_.get());
   ClientAdmin::Options admin_options;
   admin_options.server_key = server_key;
   admin_options.client_secret_lifetime_seconds = config.registration().client_secret_lifetime_seconds();
@@ -151,6 +167,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   grpc::EnableDefaultHealthCheckService(true);
   const std::vector<std::string> services = {std::string(clientreg::v1::ClientRegistration::service_full_name()),
                                              std::string(clientreg::v1::ClientAuthentication::service_full_name()),
+                                             std::string(clientreg::v1::ClientDirectory::service_full_name()),
                                              std::string(clientreg::v1::ClientAdmin::service_full_name())};
   app->health_ =
       std::make_unique<HealthMonitor>(app->store_.get(), HealthMonitor::Options{std::chrono::seconds(1), services});
@@ -160,6 +177,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   builder.AddListeningPort(config.listen_address(), credentials, &app->port_);
   builder.RegisterService(app->registration_service_.get());
   builder.RegisterService(app->authentication_service_.get());
+  builder.RegisterService(app->directory_service_.get());
   builder.RegisterService(app->client_admin_service_.get());
   // Bounded handler threads: beyond them a call fails fast with RESOURCE_EXHAUSTED instead of piling up, and the
   // gateways keep their in-flight calls below this bound.
@@ -202,12 +220,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
                   "local listener without tls and without callers: every local process may call every service, "
                   "ClientAdmin included"}});
   }
-  // The effective config holds no secret (the key is a file path, static initial access tokens are redacted, bearer
-  // credentials are shortened digests), so operators see exactly what runs.
-  std::string effective_config;
-  if (!google::protobuf::util::MessageToJsonString(RedactedServerConfig(config), &effective_config).ok()) {
-    effective_config = "?";
-  }
+  const std::string effective_config = EffectiveConfigJson(config);
   common::Log(common::LogLevel::kInfo, "server_started",
               {{"listen", config.listen_address()},
                {"port", std::to_string(app->port_)},
@@ -243,7 +256,7 @@ void ServerApp::Shutdown(std::chrono::milliseconds grace) {
   }
   if (health_ != nullptr) health_->Stop();
   // No call can record a use any more: the last batch goes to the store while it is still open.
-  if (authenticator_ != nullptr) authenticator_->Stop();
+  if (last_use_ != nullptr) last_use_->Stop();
   // /readyz said 503 through the whole drain; it goes before the store, which /metrics reads.
   if (ops_ != nullptr) ops_->Stop();
   // Every acknowledged write is already synced; closing releases the RocksDB lock for a restart.

@@ -15,8 +15,11 @@
 #include "server/client_admin.h"
 #include "server/client_admin_service.h"
 #include "server/client_authenticator.h"
+#include "server/client_directory.h"
+#include "server/client_directory_service.h"
 #include "server/health_monitor.h"
 #include "server/initial_access_tokens.h"
+#include "server/last_use_recorder.h"
 #include "server/registrar.h"
 #include "server/registration_manager.h"
 #include "server/registration_service.h"
@@ -80,8 +83,12 @@ class ServerApp {
   std::unique_ptr<RateLimiter> rate_limiter_;
   std::unique_ptr<ClientCap> client_cap_;
   std::unique_ptr<RegistrationService> registration_service_;
+  // Shared by the authenticator and the directory, so that each sees the other's pending uses.
+  std::unique_ptr<LastUseRecorder> last_use_;
   std::unique_ptr<ClientAuthenticator> authenticator_;
   std::unique_ptr<AuthenticationService> authentication_service_;
+  std::unique_ptr<ClientDirectory> directory_;
+  std::unique_ptr<ClientDirectoryService> directory_service_;
   std::unique_ptr<ClientAdmin> client_admin_;
   std::unique_ptr<ClientAdminService> client_admin_service_;
   std::unique_ptr<grpc::Server> server_;

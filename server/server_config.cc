@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "clientreg/v1/admin.grpc.pb.h"
+#include "clientreg/v1/directory.grpc.pb.h"
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "common/host_port.h"
 #include "common/limits.h"
@@ -84,9 +85,9 @@ std::string RegistrationEndpoint(const clientreg::config::v1::ServerConfig& conf
 namespace {
 
 // The services a CallerConfig may name: those whose handlers ask the CallerAuthorizer.
-constexpr std::string_view kCallerServices[] = {clientreg::v1::ClientRegistration::service_full_name(),
-                                                clientreg::v1::ClientAuthentication::service_full_name(),
-                                                clientreg::v1::ClientAdmin::service_full_name()};
+constexpr std::string_view kCallerServices[] = {
+    clientreg::v1::ClientRegistration::service_full_name(), clientreg::v1::ClientAuthentication::service_full_name(),
+    clientreg::v1::ClientDirectory::service_full_name(), clientreg::v1::ClientAdmin::service_full_name()};
 
 bool IsLowercaseSha256Hex(const std::string& text) {
   if (text.size() != 64) return false;
@@ -163,8 +164,8 @@ absl::Status ValidateListenerSecurity(const clientreg::config::v1::ServerConfig&
       if (std::find(std::begin(kCallerServices), std::end(kCallerServices), service) == std::end(kCallerServices)) {
         return absl::InvalidArgumentError(
             absl::StrCat(field, ".services: unknown service \"", service,
-                         "\"; expected clientreg.v1.ClientRegistration, "
-                         "clientreg.v1.ClientAuthentication or clientreg.v1.ClientAdmin"));
+                         "\"; expected clientreg.v1.ClientRegistration, clientreg.v1.ClientAuthentication, "
+                         "clientreg.v1.ClientDirectory or clientreg.v1.ClientAdmin"));
       }
     }
   }

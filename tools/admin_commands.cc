@@ -7,12 +7,15 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "clientreg/v1/admin.grpc.pb.h"
+#include "clientreg/v1/directory.grpc.pb.h"
 #include "common/server_channel.h"
 #include "common/status_macros.h"
 #include "common/tls_files.h"
@@ -40,7 +43,8 @@ constexpr double kMaxTimeoutSeconds = 24 * 3600;
 constexpr char kUsage[] =
     R"(Usage: clientreg-admin [--server=HOST:PORT] [--json] [--timeout=SECONDS] [TLS AND CREDENTIAL FLAGS] <command> [args]
 
-Administers the clients of a clientreg server through its ClientAdmin gRPC API.
+Administers the clients of a clientreg server through its ClientAdmin gRPC API; resolve and check-redirect ask
+its ClientDirectory what an authorization server asks.
 
 Commands:
   list [FILTERS] [--page-size=N] [--page-token=TOKEN] [--all]
@@ -78,6 +82,15 @@ Commands:
       path on the server's machine; it must not exist yet, and its parent must. On the store's file system the
       backup takes moments (hard links). It holds digests, not secrets: restoring it needs the server's key file
       (<data_dir>/server.key) too. The default --timeout is 600 for backup.
+  resolve CLIENT_ID
+      Shows the client as an authorization server resolves it (ClientDirectory.ResolveClient): its effective
+      metadata, state, the redirect hosts a consent screen shows and whether every redirect URI is a loopback one.
+      Records no use. An unknown, deleted or reaped client is not found (exit 1), which an authorization server
+      answers with invalid_client.
+  check-redirect CLIENT_ID URI
+      Says whether URI may be the redirect_uri of the client's authorization requests
+      (ClientDirectory.CheckRedirectUri): identical to a registered URI, or for a native client a registered
+      loopback URI on another port. Prints allowed yes or no, the reason and the URI matched; exits 0 either way.
   help
       Shows this text.
 
@@ -86,12 +99,14 @@ Flags (before or after the command):
                       else 127.0.0.1:50051.
   --json              Prints JSON instead of text: one object per client for get, disable and enable;
                       {"clients":[...],"next_page_token":"..."} for list; the new secret with the client for
-                      rotate-secret; {"dir":...,"clients":...,...} for backup. Field names as in clientreg/v1/admin.proto. Note: int64 and uint64 fields
+                      rotate-secret; {"dir":...,"clients":...,...} for backup; the ResolvedClient for resolve;
+                      {"allowed":true|false,"reason":"REASON_...","matched_redirect_uri":...,"explanation":...}
+                      for check-redirect. Field names as in clientreg/v1/admin.proto and directory.proto. Note: int64 and uint64 fields
                       (timestamps, version) are JSON strings, as proto3 JSON prints them; enums are names.
   --timeout=SECONDS   Limit on connecting and on each call, e.g. 2.5 (default 10).
 
 TLS and credential flags (before or after the command); a server outside loopback speaks only TLS, and answers
-ClientAdmin only to a caller its config lists (README: "Securing the gRPC port"):
+ClientAdmin and ClientDirectory only to a caller its config lists (README: "Securing the gRPC port"):
   --tls                  TLS to the server, trusting the system's CAs. Implied by each --tls_* flag.
   --tls_ca=FILE          PEM CA certificates that sign the server's certificate.
   --tls_cert=FILE        PEM client certificate chain (mTLS); needs --tls_key.
@@ -101,7 +116,8 @@ ClientAdmin only to a caller its config lists (README: "Securing the gRPC port")
                          every call. Sent only over TLS or to a loopback server.
 
 Exit status: 0 success, 1 the server answered with an error, 2 usage error, 3 server unreachable (or TLS
-handshake failed), 4 the server refused the caller (no valid credential, or not allowed ClientAdmin).
+handshake failed), 4 the server refused the caller (no valid credential, or not allowed ClientAdmin, or
+ClientDirectory for resolve and check-redirect).
 )";
 
 // Debian's absl::string_view is a class of its own, not std::string_view; these bridge the two without copying.
@@ -123,6 +139,8 @@ constexpr CommandName kCommandNames[] = {
     {"rotate-secret", Command::kRotateSecret},
     {"backup", Command::kBackup},
     {"iat", Command::kIat},
+    {"resolve", Command::kResolve},
+    {"check-redirect", Command::kCheckRedirect},
 };
 
 std::string_view NameOf(Command command) {
@@ -130,6 +148,13 @@ std::string_view NameOf(Command command) {
     if (entry.command == command) return entry.name;
   }
   return "?";
+}
+
+// The full name of the gRPC service the command calls.
+std::string_view ServiceOf(Command command) {
+  return command == Command::kResolve || command == Command::kCheckRedirect
+             ? clientreg::v1::ClientDirectory::service_full_name()
+             : clientreg::v1::ClientAdmin::service_full_name();
 }
 
 bool TakesClientId(Command command) {
@@ -296,12 +321,11 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Invocation& invocation) {
   return context;
 }
 
-// Sends one unary ClientAdmin RPC under the invocation's deadline.
-template <typename Request, typename Response>
-absl::Status Call(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub,
-                  grpc::Status (clientreg::v1::ClientAdmin::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                                           Response*),
-                  const Request& request, Response* response) {
+// Sends one unary RPC (ClientAdmin, ClientDirectory) under the invocation's deadline.
+template <typename Stub, typename Request, typename Response>
+absl::Status Call(const Invocation& invocation, Stub& stub,
+                  grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*), const Request& request,
+                  Response* response) {
   const auto context = NewContext(invocation);
   return FromGrpcStatus((stub.*method)(context.get(), request, response));
 }
@@ -381,9 +405,11 @@ class KeyValueBlock {
  public:
   void Add(std::string_view key, std::string value) { lines_.push_back({std::string(key), {std::move(value)}}); }
 
-  void AddList(std::string_view key, const clientreg::v1::StringList& list) {
+  void AddList(std::string_view key, const clientreg::v1::StringList& list) { AddList(key, list.values()); }
+
+  void AddList(std::string_view key, const google::protobuf::RepeatedPtrField<std::string>& list) {
     std::vector<std::string> values;
-    for (const std::string& value : list.values()) values.push_back(TerminalSafe(value));
+    for (const std::string& value : list) values.push_back(TerminalSafe(value));
     if (values.empty()) values.push_back("(empty)");
     lines_.push_back({std::string(key), std::move(values)});
   }
@@ -417,28 +443,22 @@ class KeyValueBlock {
   std::vector<Line> lines_;
 };
 
-void WriteRecord(const ClientRecord& record, std::ostream& out) {
-  const clientreg::v1::ClientMetadata& metadata = record.metadata();
-  KeyValueBlock block;
-  block.Add("client_id", TerminalSafe(record.client_id()));
+// The lines that open every view of a client: who it is, its state and how it authenticates.
+void AddIdentity(KeyValueBlock& block, const std::string& client_id, const clientreg::v1::ClientMetadata& metadata,
+                 StoredClient::State state, StoredClient::Origin origin, bool has_secret, int64_t secret_expires_at) {
+  block.Add("client_id", TerminalSafe(client_id));
   if (metadata.has_client_name()) block.Add("client_name", TerminalSafe(metadata.client_name()));
   block.AddLocalized("client_name", metadata.client_name_localized());
-  block.Add("state", StateName(record.state()));
-  block.Add("origin", OriginName(record.origin()));
+  block.Add("state", StateName(state));
+  block.Add("origin", OriginName(origin));
   if (metadata.has_token_endpoint_auth_method()) {
     block.Add("token_endpoint_auth_method", TerminalSafe(metadata.token_endpoint_auth_method()));
   }
-  block.Add("client_secret", record.has_client_secret()
-                                 ? absl::StrCat("set, expires ", TimeOrNever(record.client_secret_expires_at()))
-                                 : "none");
-  block.Add("created", FormatUnixTime(record.client_id_issued_at()));
-  block.Add("updated", FormatUnixTime(record.updated_at()));
-  block.Add("last_used", TimeOrNever(record.last_used_at()));
-  block.Add("version", absl::StrCat(record.version()));
-  if (!record.initial_access_token_id().empty()) {
-    block.Add("initial_access_token", absl::StrCat(TerminalSafe(record.initial_access_token_label()), " (id ",
-                                                   TerminalSafe(record.initial_access_token_id()), ")"));
-  }
+  block.Add("client_secret", has_secret ? absl::StrCat("set, expires ", TimeOrNever(secret_expires_at)) : "none");
+}
+
+// The rest of the metadata, after the identity and the times.
+void AddMetadata(KeyValueBlock& block, const clientreg::v1::ClientMetadata& metadata) {
   if (metadata.has_application_type()) block.Add("application_type", TerminalSafe(metadata.application_type()));
   if (metadata.has_software_id()) block.Add("software_id", TerminalSafe(metadata.software_id()));
   if (metadata.has_software_version()) block.Add("software_version", TerminalSafe(metadata.software_version()));
@@ -463,6 +483,21 @@ void WriteRecord(const ClientRecord& record, std::ostream& out) {
     const int count = keys != fields.end() ? keys->second.list_value().values_size() : 0;
     block.Add("jwks", absl::StrCat(count, count == 1 ? " key" : " keys"));
   }
+}
+
+void WriteRecord(const ClientRecord& record, std::ostream& out) {
+  KeyValueBlock block;
+  AddIdentity(block, record.client_id(), record.metadata(), record.state(), record.origin(), record.has_client_secret(),
+              record.client_secret_expires_at());
+  block.Add("created", FormatUnixTime(record.client_id_issued_at()));
+  block.Add("updated", FormatUnixTime(record.updated_at()));
+  block.Add("last_used", TimeOrNever(record.last_used_at()));
+  block.Add("version", absl::StrCat(record.version()));
+  if (!record.initial_access_token_id().empty()) {
+    block.Add("initial_access_token", absl::StrCat(TerminalSafe(record.initial_access_token_label()), " (id ",
+                                                   TerminalSafe(record.initial_access_token_id()), ")"));
+  }
+  AddMetadata(block, record.metadata());
   block.Write(out);
 }
 
@@ -581,6 +616,51 @@ absl::Status RunBackup(const Invocation& invocation, clientreg::v1::ClientAdmin:
   }
   // Without the key, a restored store holds digests that no secret or token matches any more.
   err << kProgram << ": the backup holds no key: keep the server's key file (<data_dir>/server.key) with it\n";
+  return absl::OkStatus();
+}
+
+// An operator's look records no use: only an authorization server's authorize and token steps count.
+absl::Status RunResolve(const Invocation& invocation, clientreg::v1::ClientDirectory::Stub& stub, std::ostream& out) {
+  clientreg::v1::ResolveClientRequest request;
+  request.set_client_id(invocation.client_id);
+  request.set_purpose(clientreg::v1::ResolveClientRequest::PURPOSE_OTHER);
+  clientreg::v1::ResolvedClient resolved;
+  RETURN_IF_ERROR(Call(invocation, stub, &clientreg::v1::ClientDirectory::Stub::ResolveClient, request, &resolved));
+  if (invocation.json) return WriteJson(resolved, out);
+  KeyValueBlock block;
+  AddIdentity(block, resolved.client_id(), resolved.metadata(), resolved.state(), resolved.origin(),
+              resolved.has_client_secret(), resolved.client_secret_expires_at());
+  block.Add("created", FormatUnixTime(resolved.client_id_issued_at()));
+  block.Add("last_used", TimeOrNever(resolved.last_used_at()));
+  block.Add("version", absl::StrCat(resolved.version()));
+  AddMetadata(block, resolved.metadata());
+  block.AddList("redirect_hosts", resolved.redirect_hosts());
+  block.Add("loopback_redirects_only", resolved.loopback_redirects_only() ? "yes" : "no");
+  block.Write(out);
+  return absl::OkStatus();
+}
+
+// "REASON_LOOPBACK_PORT_MATCH" -> "loopback_port_match".
+std::string ReasonName(clientreg::v1::CheckRedirectUriResponse::Reason reason) {
+  const std::string& name = clientreg::v1::CheckRedirectUriResponse::Reason_Name(reason);
+  if (name.empty()) return absl::StrCat("reason(", static_cast<int>(reason), ")");
+  return absl::AsciiStrToLower(absl::StripPrefix(name, "REASON_"));
+}
+
+absl::Status RunCheckRedirect(const Invocation& invocation, clientreg::v1::ClientDirectory::Stub& stub,
+                              std::ostream& out) {
+  clientreg::v1::CheckRedirectUriRequest request;
+  request.set_client_id(invocation.client_id);
+  request.set_redirect_uri(invocation.redirect_uri);
+  clientreg::v1::CheckRedirectUriResponse answer;
+  RETURN_IF_ERROR(Call(invocation, stub, &clientreg::v1::ClientDirectory::Stub::CheckRedirectUri, request, &answer));
+  if (invocation.json) return WriteJson(answer, out);
+  KeyValueBlock block;
+  block.Add("allowed", answer.allowed() ? "yes" : "no");
+  block.Add("reason", ReasonName(answer.reason()));
+  if (!answer.matched_redirect_uri().empty()) block.Add("matched", TerminalSafe(answer.matched_redirect_uri()));
+  block.Add("explanation", TerminalSafe(answer.explanation()));
+  block.Write(out);
   return absl::OkStatus();
 }
 
@@ -823,6 +903,12 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
     if (!seen_flags.contains("--timeout")) invocation.timeout = kDefaultBackupTimeout;
   } else if (invocation.command == Command::kIat) {
     RETURN_IF_ERROR(ParseIatArguments(positional, invocation));
+  } else if (invocation.command == Command::kCheckRedirect) {
+    if (positional.size() != 2 || positional[0].empty() || positional[1].empty()) {
+      return UsageError("'check-redirect' needs exactly one CLIENT_ID and one URI");
+    }
+    invocation.client_id = positional[0];
+    invocation.redirect_uri = positional[1];
   } else if (TakesClientId(invocation.command)) {
     if (positional.size() != 1 || positional[0].empty()) {
       return UsageError(absl::StrCat("'", ToAbsl(NameOf(invocation.command)), "' needs exactly one CLIENT_ID"));
@@ -855,6 +941,7 @@ int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel
       return kExitUnreachable;
   }
   clientreg::v1::ClientAdmin::Stub stub(channel);
+  clientreg::v1::ClientDirectory::Stub directory(channel);
   absl::Status status;
   switch (invocation.command) {
     case Command::kList:
@@ -879,6 +966,12 @@ int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel
     case Command::kIat:
       status = RunIat(invocation, stub, out, err);
       break;
+    case Command::kResolve:
+      status = RunResolve(invocation, directory, out);
+      break;
+    case Command::kCheckRedirect:
+      status = RunCheckRedirect(invocation, directory, out);
+      break;
     case Command::kHelp:
       break;
   }
@@ -896,7 +989,8 @@ int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel
         << absl::StatusCodeToString(status.code()) << "); "
         << (status.code() == absl::StatusCode::kUnauthenticated
                 ? "give --token_file=FILE, or --tls_cert and --tls_key, of a caller the server lists"
-                : "the server's config must list clientreg.v1.ClientAdmin in this caller's services")
+                : absl::StrCat("the server's config must list ", ToAbsl(ServiceOf(invocation.command)),
+                               " in this caller's services"))
         << "\n";
     return kExitRefused;
   }

@@ -25,8 +25,8 @@ inline constexpr int kExitRpcError = 1;
 inline constexpr int kExitUsage = 2;
 // No connection to the server within the timeout (or the TLS handshake failed).
 inline constexpr int kExitUnreachable = 3;
-// The server refused the caller: no valid credential (UNAUTHENTICATED), or a caller not allowed ClientAdmin
-// (PERMISSION_DENIED).
+// The server refused the caller: no valid credential (UNAUTHENTICATED), or a caller not allowed the service the
+// command calls, ClientAdmin or (resolve, check-redirect) ClientDirectory (PERMISSION_DENIED).
 inline constexpr int kExitRefused = 4;
 
 inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
@@ -34,7 +34,20 @@ inline constexpr std::chrono::milliseconds kDefaultTimeout = std::chrono::second
 // backup's default instead: onto another file system the server copies every file of the store.
 inline constexpr std::chrono::milliseconds kDefaultBackupTimeout = std::chrono::minutes(10);
 
-enum class Command { kHelp, kList, kGet, kDisable, kEnable, kDelete, kRotateSecret, kBackup, kIat };
+enum class Command {
+  kHelp,
+  kList,
+  kGet,
+  kDisable,
+  kEnable,
+  kDelete,
+  kRotateSecret,
+  kBackup,
+  kIat,
+  // The ClientDirectory calls an authorization server makes, as it would make them.
+  kResolve,
+  kCheckRedirect,
+};
 
 // What `iat` does.
 enum class IatAction { kCreate, kList, kRevoke };
@@ -53,8 +66,10 @@ struct Invocation {
   // RunAdminCli once it has read the file, never by parsing.
   std::string authorization;
   Command command = Command::kHelp;
-  // get, disable, enable, delete, rotate-secret.
+  // get, disable, enable, delete, rotate-secret, resolve, check-redirect.
   std::string client_id;
+  // check-redirect: the redirect URI to check, exactly as given.
+  std::string redirect_uri;
   // list: filters, page size and page token, as sent.
   clientreg::v1::ListClientsRequest list_request;
   // list: follow next_page_token to the last page.

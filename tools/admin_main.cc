@@ -1,4 +1,5 @@
-// clientreg-admin: the operators' CLI over the ClientAdmin gRPC API. All logic is in admin_commands.cc.
+// clientreg-admin: the operators' CLI over the ClientAdmin (and, for resolve and check-redirect, ClientDirectory) gRPC
+// APIs. All logic is in admin_commands.cc.
 #include <cstdlib>
 #include <iostream>
 #include <string>

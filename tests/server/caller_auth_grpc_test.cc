@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "clientreg/v1/admin.grpc.pb.h"
+#include "clientreg/v1/directory.grpc.pb.h"
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "common/logging.h"
 #include "common/secrets.h"
@@ -30,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "server/server_app.h"
 #include "server/server_config.h"
+#include "tests/server/caller_support.h"
 #include "tests/status_matchers.h"
 #include "tests/support/test_pki.h"
 
@@ -38,6 +40,8 @@ namespace {
 
 using clientreg::config::v1::GrpcClientTlsConfig;
 using clientreg::testing::LeafOptions;
+using clientreg::testing::NewCallContext;
+using clientreg::testing::Sha256Hex;
 using clientreg::testing::TestCertificate;
 using clientreg::testing::TestPki;
 
@@ -48,31 +52,17 @@ constexpr char kOpsIdentity[] = "ops-admin";
 constexpr char kOpsToken[] = "ops-bearer-credential-0123456789abcdef";
 constexpr char kRegistration[] = "clientreg.v1.ClientRegistration";
 constexpr char kAuthentication[] = "clientreg.v1.ClientAuthentication";
+constexpr char kDirectory[] = "clientreg.v1.ClientDirectory";
 constexpr char kAdmin[] = "clientreg.v1.ClientAdmin";
-constexpr auto kDeadline = std::chrono::seconds(10);
-
-std::string Sha256Hex(const std::string& text) {
-  absl::StatusOr<std::string> digest = common::Sha256(text);
-  EXPECT_OK(digest);
-  return absl::BytesToHexString(digest.value_or(""));
-}
-
-std::unique_ptr<grpc::ClientContext> NewContext(const std::string& bearer = "") {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + kDeadline);
-  if (!bearer.empty()) context->AddMetadata("authorization", common::BearerAuthorization(bearer));
-  return context;
-}
-
 grpc::Status ListClients(const std::shared_ptr<grpc::Channel>& channel, const std::string& bearer = "") {
   clientreg::v1::ListClientsResponse response;
-  return clientreg::v1::ClientAdmin::NewStub(channel)->ListClients(NewContext(bearer).get(), {}, &response);
+  return clientreg::v1::ClientAdmin::NewStub(channel)->ListClients(NewCallContext(bearer).get(), {}, &response);
 }
 
 grpc::Status Register(const std::shared_ptr<grpc::Channel>& channel, clientreg::v1::ClientInformation* info) {
   clientreg::v1::RegisterRequest request;
   request.mutable_metadata()->mutable_redirect_uris()->add_values("https://app.example/cb");
-  return clientreg::v1::ClientRegistration::NewStub(channel)->Register(NewContext().get(), request, info);
+  return clientreg::v1::ClientRegistration::NewStub(channel)->Register(NewCallContext().get(), request, info);
 }
 
 grpc::Status Authenticate(const std::shared_ptr<grpc::Channel>& channel, const clientreg::v1::ClientInformation& info) {
@@ -80,7 +70,7 @@ grpc::Status Authenticate(const std::shared_ptr<grpc::Channel>& channel, const c
   request.set_client_id(info.client_id());
   request.set_client_secret(info.client_secret());
   clientreg::v1::AuthenticateClientResponse response;
-  return clientreg::v1::ClientAuthentication::NewStub(channel)->AuthenticateClient(NewContext().get(), request,
+  return clientreg::v1::ClientAuthentication::NewStub(channel)->AuthenticateClient(NewCallContext().get(), request,
                                                                                    &response);
 }
 
@@ -89,7 +79,7 @@ grpc::Status Authenticate(const std::shared_ptr<grpc::Channel>& channel, const c
 grpc::Status CallWithEmptyMessage(const std::shared_ptr<grpc::Channel>& channel, const std::string& method) {
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue queue;
-  const auto context = NewContext();
+  const auto context = NewCallContext();
   grpc::Slice empty(std::string{});
   const grpc::ByteBuffer request(&empty, 1);
   std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
@@ -311,7 +301,7 @@ TEST_F(CallerAuthTest, EveryMethodOfEveryGuardedServiceNeedsACaller) {
   ASSERT_NO_FATAL_FAILURE(Start());
   const std::shared_ptr<grpc::Channel> channel = Channel();
   int methods = 0;
-  for (const char* service_name : {kAdmin, kAuthentication, kRegistration}) {
+  for (const char* service_name : {kAdmin, kAuthentication, kDirectory, kRegistration}) {
     const google::protobuf::ServiceDescriptor* service =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_name);
     ASSERT_NE(service, nullptr) << service_name;
@@ -322,7 +312,7 @@ TEST_F(CallerAuthTest, EveryMethodOfEveryGuardedServiceNeedsACaller) {
       ++methods;
     }
   }
-  EXPECT_GE(methods, 13);
+  EXPECT_GE(methods, 15);
 }
 
 TEST_F(CallerAuthTest, HealthIsOpenToEveryone) {
@@ -330,7 +320,7 @@ TEST_F(CallerAuthTest, HealthIsOpenToEveryone) {
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
   const grpc::Status status =
-      grpc::health::v1::Health::NewStub(Channel())->Check(NewContext().get(), request, &response);
+      grpc::health::v1::Health::NewStub(Channel())->Check(NewCallContext().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }

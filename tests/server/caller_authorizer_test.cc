@@ -7,22 +7,19 @@
 #include "common/secrets.h"
 #include "gtest/gtest.h"
 #include "server/server_config.h"
+#include "tests/server/caller_support.h"
 #include "tests/status_matchers.h"
 
 namespace clientreg::server {
 namespace {
+
+using ::clientreg::testing::Sha256Hex;
 
 constexpr char kRegistration[] = "clientreg.v1.ClientRegistration";
 constexpr char kAuthentication[] = "clientreg.v1.ClientAuthentication";
 constexpr char kAdmin[] = "clientreg.v1.ClientAdmin";
 constexpr char kOpsToken[] = "ops-token";
 constexpr char kAuthzToken[] = "authz-token";
-
-std::string Sha256Hex(const std::string& text) {
-  absl::StatusOr<std::string> digest = common::Sha256(text);
-  EXPECT_OK(digest);
-  return absl::BytesToHexString(digest.value_or(""));
-}
 
 // The policy alone: config.tls only has to be present, ValidateServerConfig (which reads its files) is not run.
 clientreg::config::v1::ServerConfig PolicyConfig() {

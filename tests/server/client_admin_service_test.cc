@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "clientreg/v1/admin.grpc.pb.h"
+#include "clientreg/v1/directory.grpc.pb.h"
 #include "clientreg/v1/errors.pb.h"
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "clientreg/v1/stored.pb.h"
@@ -743,7 +744,9 @@ TEST_F(ClientAdminTest, BackupOverGrpc) {
 // The shipped wiring: ServerApp serves both services and reflection, and its shutdown flushes the last uses.
 using ServerAppWiringTest = testing::ClientStoreFixture;
 
-TEST_F(ServerAppWiringTest, ServesAuthenticationAdminAndReflection) {
+// Every service is served; the directory and AuthenticateClient share one last-use recorder, so an admin sees a use
+// ResolveClient recorded before any flush, and the shutdown flush writes it.
+TEST_F(ServerAppWiringTest, ServesAuthenticationDirectoryAdminAndReflection) {
   clientreg::config::v1::ServerConfig config = DefaultServerConfig();
   config.set_listen_address("127.0.0.1:0");
   config.set_data_dir(dir_ + "/app");
@@ -774,15 +777,40 @@ TEST_F(ServerAppWiringTest, ServesAuthenticationAdminAndReflection) {
         &auth_context, auth_request, &auth_response);
     ASSERT_TRUE(authenticated.ok()) << authenticated.error_message();
 
+    clock_.Advance(5);
+    const std::unique_ptr<clientreg::v1::ClientDirectory::Stub> directory =
+        clientreg::v1::ClientDirectory::NewStub(channel);
+    clientreg::v1::ResolveClientRequest resolve_request;
+    resolve_request.set_client_id(client_id);
+    resolve_request.set_purpose(clientreg::v1::ResolveClientRequest::PURPOSE_AUTHORIZE);
+    clientreg::v1::ResolvedClient resolved;
+    grpc::ClientContext resolve_context;
+    const grpc::Status resolve = directory->ResolveClient(&resolve_context, resolve_request, &resolved);
+    ASSERT_TRUE(resolve.ok()) << resolve.error_message();
+    EXPECT_EQ(resolved.last_used_at(), kNow + 5);
+    EXPECT_EQ(resolved.metadata().application_type(), "web");
+    clientreg::v1::CheckRedirectUriRequest check_request;
+    check_request.set_client_id(client_id);
+    check_request.set_redirect_uri("https://app.example/cb");
+    clientreg::v1::CheckRedirectUriResponse check_response;
+    grpc::ClientContext check_context;
+    ASSERT_TRUE(directory->CheckRedirectUri(&check_context, check_request, &check_response).ok());
+    EXPECT_TRUE(check_response.allowed());
+
     clientreg::v1::GetClientRequest get_request;
     get_request.set_client_id(client_id);
     ClientRecord record;
     grpc::ClientContext get_context;
     ASSERT_TRUE(clientreg::v1::ClientAdmin::NewStub(channel)->GetClient(&get_context, get_request, &record).ok());
-    EXPECT_EQ(record.last_used_at(), kNow);
+    EXPECT_EQ(record.last_used_at(), kNow + 5);
+    const std::string metrics = app->metrics().Encode();
+    EXPECT_NE(metrics.find(R"(clientreg_directory_calls_total{method="ResolveClient",outcome="active"} 1)"),
+              std::string::npos);
+    EXPECT_NE(metrics.find(R"(clientreg_rpc_duration_seconds_count{method="CheckRedirectUri"} 1)"), std::string::npos);
 
     const std::string services = ListServicesByReflection(channel);
     EXPECT_NE(services.find("clientreg.v1.ClientAuthentication"), std::string::npos);
+    EXPECT_NE(services.find("clientreg.v1.ClientDirectory"), std::string::npos);
     EXPECT_NE(services.find("clientreg.v1.ClientAdmin"), std::string::npos);
     EXPECT_NE(services.find("clientreg.v1.ClientRegistration"), std::string::npos);
     app->Shutdown(std::chrono::milliseconds(0));
@@ -791,7 +819,7 @@ TEST_F(ServerAppWiringTest, ServesAuthenticationAdminAndReflection) {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::ClientStore> store,
                          storage::OpenRocksDbClientStore(dir_ + "/app/clients"));
     ASSERT_OK_AND_ASSIGN(const int64_t last_used, store->GetLastUsed(client_id));
-    EXPECT_EQ(last_used, kNow);
+    EXPECT_EQ(last_used, kNow + 5);
   }
 }
 

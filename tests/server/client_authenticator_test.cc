@@ -23,20 +23,8 @@ namespace {
 
 using ::clientreg::v1::StoredClient;
 
-// Fails RecordLastUsed while `fail` is set.
-class FailingLastUseStore final : public testing::ForwardingClientStore {
- public:
-  using ForwardingClientStore::ForwardingClientStore;
-
-  absl::Status RecordLastUsed(const std::vector<std::pair<std::string, int64_t>>& last_used) override {
-    if (fail) return absl::UnavailableError("injected write failure");
-    return ForwardingClientStore::RecordLastUsed(last_used);
-  }
-
-  bool fail = true;
-};
-
 using ::clientreg::testing::Digest;
+using ::clientreg::testing::FailingLastUseStore;
 using ::clientreg::testing::kNow;
 using ::clientreg::testing::kServerKey;
 

@@ -173,6 +173,21 @@ class ForwardingClientStore : public storage::ClientStore {
   storage::ClientStore* store_;
 };
 
+// Fails RecordLastUsed while `fail` is set, and counts the calls that reached it.
+class FailingLastUseStore final : public ForwardingClientStore {
+ public:
+  using ForwardingClientStore::ForwardingClientStore;
+
+  absl::Status RecordLastUsed(const std::vector<std::pair<std::string, int64_t>>& last_used) override {
+    ++calls;
+    if (fail) return absl::UnavailableError("injected write failure");
+    return ForwardingClientStore::RecordLastUsed(last_used);
+  }
+
+  bool fail = true;
+  int calls = 0;
+};
+
 }  // namespace clientreg::testing
 
 #endif  // CLIENTREG_TESTS_SERVER_STORE_FIXTURE_H_

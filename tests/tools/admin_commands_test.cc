@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -27,9 +26,6 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "server/caller_authorizer.h"
 #include "server/client_admin.h"
@@ -38,6 +34,7 @@
 #include "storage/client_store.h"
 #include "storage/rocksdb_client_store.h"
 #include "tests/status_matchers.h"
+#include "tests/tools/cli_support.h"
 
 namespace clientreg::tools {
 namespace {
@@ -313,21 +310,8 @@ TEST(TerminalSafeTest, TruncatesByCodePoints) {
 
 // --- The CLI without a server ---
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliResult RunCli(const std::vector<std::string>& args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  CliResult result;
-  result.code = RunAdminCli(args, nullptr, out, err);
-  result.out = out.str();
-  result.err = err.str();
-  return result;
-}
+using ::clientreg::testing::CliResult;
+using ::clientreg::testing::RunCli;
 
 TEST(RunAdminCliTest, HelpGoesToStdoutWithExitZero) {
   const CliResult result = RunCli({"help"});
@@ -401,11 +385,8 @@ class AdminCliTest : public ::testing::Test {
   // Serves ClientAdmin on a fresh loopback port to the callers `callers` allows.
   void StartServer(const server::CallerAuthorizer* callers) {
     service_ = std::make_unique<server::ClientAdminService>(admin_.get(), tokens_.get(), callers);
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
+    server_ = std::make_unique<testing::LoopbackGrpcServer>(service_.get());
+    port_ = server_->port();
     ASSERT_NE(port_, 0);
   }
 
@@ -416,12 +397,7 @@ class AdminCliTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ignored);
   }
 
-  void StopServer() {
-    if (server_ == nullptr) return;
-    server_->Shutdown(std::chrono::system_clock::now());
-    server_->Wait();
-    server_.reset();
-  }
+  void StopServer() { server_.reset(); }
 
   // Stores a client directly, as a registration would have; confidential clients get a secret.
   void Seed(const std::string& client_id, const std::string& name,
@@ -446,10 +422,7 @@ class AdminCliTest : public ::testing::Test {
     ASSERT_OK(store_->Create(client));
   }
 
-  CliResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), absl::StrCat("--server=127.0.0.1:", port_));
-    return RunCli(args);
-  }
+  CliResult Run(std::vector<std::string> args) { return testing::RunCliOn(port_, std::move(args)); }
 
   // The data rows of a table: every line after the header, up to the first empty or non-table line.
   static std::vector<std::string> Lines(const std::string& text) {
@@ -465,7 +438,8 @@ class AdminCliTest : public ::testing::Test {
   std::unique_ptr<server::ClientAdmin> admin_;
   std::unique_ptr<server::InitialAccessTokens> tokens_;
   std::unique_ptr<server::ClientAdminService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<testing::LoopbackGrpcServer> server_;
+  // Kept after StopServer, to call a stopped server.
   int port_ = 0;
 };
 
