@@ -36,7 +36,7 @@ absl::StatusOr<std::string> DecodePageToken(const std::string& token) {
   std::string client_id;
   if (!absl::WebSafeBase64Unescape(token, &client_id) || client_id.empty() ||
       common::Base64UrlEncode(client_id) != token) {
-    return absl::InvalidArgumentError("page_token is not a token from a previous ListClients response");
+    return absl::InvalidArgumentError("page_token is not a token from a previous response of this call");
   }
   return client_id;
 }
@@ -56,7 +56,15 @@ absl::StatusOr<int64_t> ClientAdmin::LastUsed(std::string_view client_id) const 
 absl::StatusOr<ClientRecord> ClientAdmin::GetClient(std::string_view client_id) const {
   if (client_id.empty()) return absl::InvalidArgumentError("client_id is required");
   absl::StatusOr<StoredClient> stored = store_->Get(client_id);
-  if (absl::IsNotFound(stored.status())) return ClientNotFound(client_id);
+  if (absl::IsNotFound(stored.status())) {
+    // For an operator, a reaped client is worth more than "not found": when, and by which rule.
+    absl::StatusOr<clientreg::v1::StoredTombstone> tombstone = store_->GetTombstone(client_id);
+    if (!tombstone.ok()) return ClientNotFound(client_id);
+    return absl::NotFoundError(absl::StrCat(
+        "client \"", absl::string_view(client_id.data(), client_id.size()), "\" was reaped at ", tombstone->reaped_at(),
+        " (", tombstone->reason() == clientreg::v1::StoredTombstone::REASON_IDLE ? "idle" : "never used",
+        "); see clientreg-admin reaped"));
+  }
   if (!stored.ok()) return stored.status();
   ASSIGN_OR_RETURN(const int64_t last_used, LastUsed(client_id));
   return MakeClientRecord(*stored, last_used);
@@ -119,6 +127,29 @@ absl::StatusOr<clientreg::v1::ListClientsResponse> ClientAdmin::ListClients(
   });
   RETURN_IF_ERROR(scanned);
   if (more) response.set_next_page_token(common::Base64UrlEncode(resume_after));
+  return response;
+}
+
+absl::StatusOr<clientreg::v1::ListReapedClientsResponse> ClientAdmin::ListReapedClients(
+    const clientreg::v1::ListReapedClientsRequest& request) const {
+  std::string start_after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(start_after, DecodePageToken(request.page_token()));
+  }
+  const uint32_t requested = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  const int page_size = static_cast<int>(std::min(requested, std::max<uint32_t>(options_.max_list_page_size, 1)));
+  clientreg::v1::ListReapedClientsResponse response;
+  bool more = false;
+  RETURN_IF_ERROR(
+      store_->ScanTombstones(start_after, [&](const clientreg::v1::StoredTombstone& tombstone) -> absl::StatusOr<bool> {
+        if (response.clients_size() == page_size) {
+          more = true;
+          return false;
+        }
+        *response.add_clients() = tombstone;
+        return true;
+      }));
+  if (more) response.set_next_page_token(common::Base64UrlEncode(response.clients(page_size - 1).client_id()));
   return response;
 }
 

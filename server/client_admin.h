@@ -41,7 +41,8 @@ class ClientAdmin {
   ClientAdmin(storage::ClientStore* store, const common::Clock* clock, const ClientAuthenticator* authenticator,
               Options options);
 
-  // The client, with last_used_at from the store merged with any unflushed in-memory value.
+  // The client, with last_used_at from the store merged with any unflushed in-memory value. NotFound for an unknown
+  // client; for a reaped one, its message says when and why.
   [[nodiscard]] absl::StatusOr<clientreg::v1::ClientRecord> GetClient(std::string_view client_id) const;
 
   // A page of clients in client_id order that pass every filter that is set: software_id equal; created_after <
@@ -54,6 +55,11 @@ class ClientAdmin {
   // unknown state.
   [[nodiscard]] absl::StatusOr<clientreg::v1::ListClientsResponse> ListClients(
       const clientreg::v1::ListClientsRequest& request) const;
+
+  // A page of the reaper's tombstones in client_id order; page_size as ListClients. InvalidArgument for a
+  // page_token not from a previous response.
+  [[nodiscard]] absl::StatusOr<clientreg::v1::ListReapedClientsResponse> ListReapedClients(
+      const clientreg::v1::ListReapedClientsRequest& request) const;
 
   // Sets the state (and updated_at, version + 1) with a compare-and-set update, retried when a concurrent change
   // wins. Idempotent: a client already in that state is returned unchanged, without a write.

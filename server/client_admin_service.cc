@@ -80,4 +80,23 @@ grpc::Status ClientAdminService::RevokeInitialAccessToken(grpc::ServerContext* c
   return ToGrpcResponse(tokens_->RevokeToken(request->id()), response);
 }
 
+grpc::Status ClientAdminService::Reap(grpc::ServerContext* context, const clientreg::v1::ReapRequest* request,
+                                      clientreg::v1::ReapResponse* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
+  const uint32_t requested = request->limit() == 0 ? ClientAdmin::kDefaultPageSize : request->limit();
+  absl::StatusOr<ClientReaper::Pass> pass =
+      reaper_->RunPass(std::min(requested, std::max<uint32_t>(max_page_size_, 1)), request->dry_run());
+  if (!pass.ok()) return ToGrpcStatus(pass.status());
+  for (clientreg::v1::StoredTombstone& client : pass->clients) *response->add_clients() = std::move(client);
+  response->set_more(pass->more);
+  return grpc::Status::OK;
+}
+
+grpc::Status ClientAdminService::ListReapedClients(grpc::ServerContext* context,
+                                                   const clientreg::v1::ListReapedClientsRequest* request,
+                                                   clientreg::v1::ListReapedClientsResponse* response) {
+  if (absl::Status caller = callers_->Authorize(*context, kService); !caller.ok()) return ToGrpcStatus(caller);
+  return ToGrpcResponse(admin_->ListReapedClients(*request), response);
+}
+
 }  // namespace clientreg::server

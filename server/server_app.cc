@@ -158,8 +158,21 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   admin_options.max_list_page_size = config.max_list_page_size();
   app->client_admin_ =
       std::make_unique<ClientAdmin>(app->store_.get(), clock, app->authenticator_.get(), std::move(admin_options));
-  app->client_admin_service_ = std::make_unique<ClientAdminService>(
-      app->client_admin_.get(), app->initial_access_tokens_.get(), app->callers_.get());
+  ClientReaper::Options reaper_options;
+  reaper_options.never_used_after_seconds = config.lifecycle().reap_never_used_after_seconds();
+  reaper_options.idle_after_seconds = config.lifecycle().reap_idle_after_seconds();
+  reaper_options.interval = std::chrono::seconds(config.lifecycle().reap_interval_seconds());
+  reaper_options.batch_size = config.lifecycle().reap_batch_size();
+  // A use still batched in memory counts: written before each pass, and one recorded since spares its client.
+  reaper_options.flush_last_use = [recorder = app->last_use_.get()] { return recorder->Flush(); };
+  reaper_options.pending_last_use = [recorder = app->last_use_.get()](std::string_view client_id) {
+    return recorder->Pending(client_id);
+  };
+  reaper_options.metrics = &app->metrics_;
+  ASSIGN_OR_RETURN(app->reaper_, ClientReaper::Create(app->store_.get(), clock, std::move(reaper_options)));
+  app->client_admin_service_ =
+      std::make_unique<ClientAdminService>(app->client_admin_.get(), app->initial_access_tokens_.get(),
+                                           app->reaper_.get(), app->callers_.get(), config.max_list_page_size());
 
   // Lets grpcurl and grpc_cli discover the services; it must run before the builder is created to take effect.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -206,6 +219,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address()));
   }
   app->health_->Start(app->server_->GetHealthCheckService());
+  app->reaper_->Start();
 
   if (!config.ops_listen_address().empty()) {
     const HealthMonitor* health = app->health_.get();
@@ -256,6 +270,8 @@ void ServerApp::Shutdown(std::chrono::milliseconds grace) {
   }
   if (health_ != nullptr) health_->Stop();
   // No call can record a use any more: the last batch goes to the store while it is still open.
+  // The reaper flushes last uses: it stops first.
+  if (reaper_ != nullptr) reaper_->Stop();
   if (last_use_ != nullptr) last_use_->Stop();
   // /readyz said 503 through the whole drain; it goes before the store, which /metrics reads.
   if (ops_ != nullptr) ops_->Stop();

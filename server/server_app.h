@@ -17,6 +17,7 @@
 #include "server/client_authenticator.h"
 #include "server/client_directory.h"
 #include "server/client_directory_service.h"
+#include "server/client_reaper.h"
 #include "server/health_monitor.h"
 #include "server/initial_access_tokens.h"
 #include "server/last_use_recorder.h"
@@ -90,6 +91,7 @@ class ServerApp {
   std::unique_ptr<ClientDirectory> directory_;
   std::unique_ptr<ClientDirectoryService> directory_service_;
   std::unique_ptr<ClientAdmin> client_admin_;
+  std::unique_ptr<ClientReaper> reaper_;
   std::unique_ptr<ClientAdminService> client_admin_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<common::OpsServer> ops_;

@@ -37,6 +37,7 @@
 #include "server/caller_authorizer.h"
 #include "server/client_admin.h"
 #include "server/client_authenticator.h"
+#include "server/client_reaper.h"
 #include "server/server_app.h"
 #include "server/server_config.h"
 #include "storage/rocksdb_client_store.h"
@@ -558,7 +559,8 @@ TEST_F(ClientAdminTest, ServicesOverGrpc) {
   AuthenticationService authentication(authenticator_.get(), &open);
   ASSERT_OK_AND_ASSIGN(const std::unique_ptr<InitialAccessTokens> tokens,
                        InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
-  ClientAdminService administration(admin_.get(), tokens.get(), &open);
+  ASSERT_OK_AND_ASSIGN(const std::unique_ptr<ClientReaper> reaper, ClientReaper::Create(store_.get(), &clock_, {}));
+  ClientAdminService administration(admin_.get(), tokens.get(), reaper.get(), &open, 1000);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -682,6 +684,84 @@ std::string ListServicesByReflection(const std::shared_ptr<grpc::Channel>& chann
 }
 
 // Backup through the real service on a loopback port: a store that opens and holds the clients, the codes of a
+// Reap and ListReapedClients over the wire: a dry run lists, a pass reaps, the tombstones page, and GetClient of a
+// reaped client says when and why.
+TEST_F(ClientAdminTest, ReapOverGrpc) {
+  for (int i = 0; i < 5; ++i) {
+    StoredClient client = MakeClient(IdOf(i));
+    client.set_client_id_issued_at(kNow - 7200 + i);
+    Store(client);
+  }
+  ASSERT_OK(store_->RecordLastUsed({{IdOf(4), kNow}}));
+  const CallerAuthorizer open(DefaultServerConfig());
+  ASSERT_OK_AND_ASSIGN(const std::unique_ptr<InitialAccessTokens> tokens,
+                       InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
+  ClientReaper::Options rules;
+  rules.never_used_after_seconds = 3600;
+  ASSERT_OK_AND_ASSIGN(const std::unique_ptr<ClientReaper> reaper,
+                       ClientReaper::Create(store_.get(), &clock_, std::move(rules)));
+  ASSERT_OK_AND_ASSIGN(const std::unique_ptr<ClientReaper> off, ClientReaper::Create(store_.get(), &clock_, {}));
+  ClientAdminService administration(admin_.get(), tokens.get(), reaper.get(), &open, /*max_page_size=*/3);
+  ClientAdminService unconfigured(admin_.get(), tokens.get(), off.get(), &open, 1000);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&administration);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<clientreg::v1::ClientAdmin::Stub> stub = clientreg::v1::ClientAdmin::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+
+  clientreg::v1::ReapRequest request;
+  request.set_dry_run(true);
+  request.set_limit(10);  // cut to max_page_size
+  clientreg::v1::ReapResponse dry;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->Reap(&context, request, &dry).ok());
+  }
+  ASSERT_EQ(dry.clients_size(), 3);
+  EXPECT_TRUE(dry.more());
+  EXPECT_EQ(dry.clients(0).client_id(), IdOf(0));  // oldest first
+  EXPECT_EQ(dry.clients(0).reaped_at(), 0);
+  EXPECT_OK(admin_->GetClient(IdOf(0)));  // a dry run deletes nothing
+
+  request.set_dry_run(false);
+  for (int pass = 0; pass < 2; ++pass) {
+    grpc::ClientContext context;
+    clientreg::v1::ReapResponse reaped;
+    ASSERT_TRUE(stub->Reap(&context, request, &reaped).ok());
+    EXPECT_EQ(reaped.clients_size(), pass == 0 ? 3 : 1);
+  }
+  const absl::Status gone = admin_->GetClient(IdOf(0)).status();
+  EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(gone.message().find("was reaped at " + std::to_string(kNow) + " (never used)"), std::string::npos) << gone;
+  EXPECT_OK(admin_->GetClient(IdOf(4)));  // used
+
+  std::vector<std::string> listed;
+  clientreg::v1::ListReapedClientsRequest list;
+  list.set_page_size(3);
+  do {
+    grpc::ClientContext context;
+    clientreg::v1::ListReapedClientsResponse page;
+    ASSERT_TRUE(stub->ListReapedClients(&context, list, &page).ok());
+    for (const clientreg::v1::StoredTombstone& tombstone : page.clients()) {
+      EXPECT_EQ(tombstone.reason(), clientreg::v1::StoredTombstone::REASON_NEVER_USED);
+      listed.push_back(tombstone.client_id());
+    }
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  EXPECT_EQ(listed, (std::vector<std::string>{IdOf(0), IdOf(1), IdOf(2), IdOf(3)}));
+  list.set_page_token("not-a-token");
+  EXPECT_EQ(admin_->ListReapedClients(list).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // Without a lifecycle rule, Reap is refused, dry or not.
+  grpc::ServerContext server_context;
+  clientreg::v1::ReapResponse refused;
+  EXPECT_EQ(unconfigured.Reap(&server_context, &request, &refused).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
 // bad target over the wire, and one log line with the directory and the count.
 TEST_F(ClientAdminTest, BackupOverGrpc) {
   Store(MakeClient("c1"));
@@ -690,7 +770,8 @@ TEST_F(ClientAdminTest, BackupOverGrpc) {
   const CallerAuthorizer open(DefaultServerConfig());
   ASSERT_OK_AND_ASSIGN(const std::unique_ptr<InitialAccessTokens> tokens,
                        InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
-  ClientAdminService administration(admin_.get(), tokens.get(), &open);
+  ASSERT_OK_AND_ASSIGN(const std::unique_ptr<ClientReaper> reaper, ClientReaper::Create(store_.get(), &clock_, {}));
+  ClientAdminService administration(admin_.get(), tokens.get(), reaper.get(), &open, 1000);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

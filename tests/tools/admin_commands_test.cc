@@ -30,6 +30,7 @@
 #include "server/caller_authorizer.h"
 #include "server/client_admin.h"
 #include "server/client_admin_service.h"
+#include "server/client_reaper.h"
 #include "server/server_config.h"
 #include "storage/client_store.h"
 #include "storage/rocksdb_client_store.h"
@@ -379,12 +380,17 @@ class AdminCliTest : public ::testing::Test {
     options.server_key = kServerKey;
     admin_ = std::make_unique<server::ClientAdmin>(store_.get(), &clock_, nullptr, options);
     ASSERT_OK_AND_ASSIGN(tokens_, server::InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
+    // A day for clients never used, as README suggests for MCP deployments; idle reaping stays off.
+    server::ClientReaper::Options lifecycle;
+    lifecycle.never_used_after_seconds = 86400;
+    ASSERT_OK_AND_ASSIGN(reaper_, server::ClientReaper::Create(store_.get(), &clock_, std::move(lifecycle)));
     ASSERT_NO_FATAL_FAILURE(StartServer(&open_callers_));
   }
 
   // Serves ClientAdmin on a fresh loopback port to the callers `callers` allows.
   void StartServer(const server::CallerAuthorizer* callers) {
-    service_ = std::make_unique<server::ClientAdminService>(admin_.get(), tokens_.get(), callers);
+    service_ = std::make_unique<server::ClientAdminService>(admin_.get(), tokens_.get(), reaper_.get(), callers,
+                                                            /*max_page_size=*/1000);
     server_ = std::make_unique<testing::LoopbackGrpcServer>(service_.get());
     port_ = server_->port();
     ASSERT_NE(port_, 0);
@@ -437,6 +443,7 @@ class AdminCliTest : public ::testing::Test {
   std::unique_ptr<storage::ClientStore> store_;
   std::unique_ptr<server::ClientAdmin> admin_;
   std::unique_ptr<server::InitialAccessTokens> tokens_;
+  std::unique_ptr<server::ClientReaper> reaper_;
   std::unique_ptr<server::ClientAdminService> service_;
   std::unique_ptr<testing::LoopbackGrpcServer> server_;
   // Kept after StopServer, to call a stopped server.
