@@ -16,9 +16,11 @@
 #include "absl/time/time.h"
 #include "clientreg/v1/admin.grpc.pb.h"
 #include "clientreg/v1/directory.grpc.pb.h"
+#include "clientreg/v1/stored.pb.h"
 #include "common/server_channel.h"
 #include "common/status_macros.h"
 #include "common/tls_files.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
@@ -53,7 +55,11 @@ Commands:
       FILTERS: --software-id=ID  --state=active|disabled
                --created-after=UNIX  --created-before=UNIX
                --last-used-after=UNIX  --last-used-before=UNIX
+               --unused  --idle-since=DURATION
       UNIX is seconds since 1970-01-01T00:00:00Z. Times are shown in UTC (ISO 8601).
+      --unused: only clients never used since their registration. --idle-since: only clients unused for at least
+      DURATION, i.e. last used (or, never used, registered) before now minus DURATION. DURATION is a whole number
+      with a unit, such as 90d, 36h, 30m or 45s, or a plain number of seconds.
   get CLIENT_ID
       Shows one client. Secrets are never shown: the server keeps only their digests.
   disable CLIENT_ID
@@ -91,6 +97,15 @@ Commands:
       Says whether URI may be the redirect_uri of the client's authorization requests
       (ClientDirectory.CheckRedirectUri): identical to a registered URI, or for a native client a registered
       loopback URI on another port. Prints allowed yes or no, the reason and the URI matched; exits 0 either way.
+  reap [--dry-run] [--limit=N]
+      Runs one pass of the server's reaper now: deletes the dynamically registered clients that its lifecycle
+      rules (ServerConfig.lifecycle) find unused, at most N (default 100, capped by the server's page size),
+      leaving a tombstone for each, and prints them with the reason (never_used or idle) and when. It does not ask
+      for confirmation, as delete does not; the server's own reaper deletes the same clients on its next pass.
+      --dry-run only prints what a pass would reap now and deletes nothing. Both say when more clients are due
+      than N. A server with no lifecycle rule configured refuses (FAILED_PRECONDITION, exit 1).
+  reaped [--page-size=N] [--page-token=TOKEN] [--all]
+      Lists the reaped clients (their tombstones, by client id): why, when, and who they were. Paged as list is.
   help
       Shows this text.
 
@@ -101,7 +116,8 @@ Flags (before or after the command):
                       {"clients":[...],"next_page_token":"..."} for list; the new secret with the client for
                       rotate-secret; {"dir":...,"clients":...,...} for backup; the ResolvedClient for resolve;
                       {"allowed":true|false,"reason":"REASON_...","matched_redirect_uri":...,"explanation":...}
-                      for check-redirect. Field names as in clientreg/v1/admin.proto and directory.proto. Note: int64 and uint64 fields
+                      for check-redirect; the ReapResponse {"clients":[...],"more":...} for reap;
+                      {"clients":[...],"next_page_token":"..."} for reaped. Field names as in clientreg/v1/admin.proto and directory.proto. Note: int64 and uint64 fields
                       (timestamps, version) are JSON strings, as proto3 JSON prints them; enums are names.
   --timeout=SECONDS   Limit on connecting and on each call, e.g. 2.5 (default 10).
 
@@ -141,6 +157,8 @@ constexpr CommandName kCommandNames[] = {
     {"iat", Command::kIat},
     {"resolve", Command::kResolve},
     {"check-redirect", Command::kCheckRedirect},
+    {"reap", Command::kReap},
+    {"reaped", Command::kReaped},
 };
 
 std::string_view NameOf(Command command) {
@@ -159,7 +177,7 @@ std::string_view ServiceOf(Command command) {
 
 bool TakesClientId(Command command) {
   return command != Command::kHelp && command != Command::kList && command != Command::kBackup &&
-         command != Command::kIat;
+         command != Command::kIat && command != Command::kReap && command != Command::kReaped;
 }
 
 absl::Status UsageError(std::string_view message) { return absl::InvalidArgumentError(std::string(message)); }
@@ -174,6 +192,74 @@ absl::StatusOr<uint64_t> ParseUnsigned(std::string_view flag, std::string_view v
         absl::StrCat(ToAbsl(flag), " needs a whole number from 0 to ", max, ", got '", ToAbsl(value), "'"));
   }
   return number;
+}
+
+// A duration of at least one second: a whole number with a unit (s, m, h, d), or a plain number of seconds.
+absl::StatusOr<int64_t> ParseDuration(std::string_view flag, std::string_view value) {
+  static constexpr std::pair<char, int64_t> kUnits[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+  std::string_view number = value;
+  int64_t unit = 1;
+  for (const auto& [suffix, seconds] : kUnits) {
+    if (!value.empty() && value.back() == suffix) {
+      number = value.substr(0, value.size() - 1);
+      unit = seconds;
+    }
+  }
+  // The bound keeps number * unit within int64_t.
+  const absl::StatusOr<uint64_t> count = ParseUnsigned(flag, number, std::numeric_limits<int64_t>::max() / unit);
+  if (!count.ok() || *count == 0) {
+    return UsageError(absl::StrCat(ToAbsl(flag),
+                                   " needs a duration above zero such as 90d, 36h, 30m, 45s or a number of seconds, "
+                                   "got '",
+                                   ToAbsl(value), "'"));
+  }
+  return static_cast<int64_t>(*count) * unit;
+}
+
+absl::Status NeedValueError(std::string_view name) {
+  return UsageError(absl::StrCat(ToAbsl(name), " needs a value: ", ToAbsl(name), "=..."));
+}
+
+// --page-size, --page-token and --all, which list and reaped share; nullopt if `name` is none of them.
+template <typename Request>
+std::optional<absl::Status> ApplyPagingFlag(std::string_view name, const std::optional<std::string_view>& value,
+                                            Request& request, bool& all) {
+  if (name == "--all") {
+    if (value.has_value()) return UsageError("--all takes no value");
+    all = true;
+    return absl::OkStatus();
+  }
+  if (name != "--page-size" && name != "--page-token") return std::nullopt;
+  if (!value.has_value() || value->empty()) return NeedValueError(name);
+  if (name == "--page-token") {
+    request.set_page_token(std::string(*value));
+    return absl::OkStatus();
+  }
+  const absl::StatusOr<uint64_t> size = ParseUnsigned(name, *value, std::numeric_limits<uint32_t>::max());
+  if (!size.ok()) return size.status();
+  // 0 would mean "the server's default" on the wire, which is what omitting the flag already says.
+  if (*size == 0) return UsageError("--page-size must be at least 1");
+  request.set_page_size(static_cast<uint32_t>(*size));
+  return absl::OkStatus();
+}
+
+// reap's flags, into `invocation.reap_request`.
+absl::Status ApplyReapFlag(std::string_view name, const std::optional<std::string_view>& value,
+                           Invocation& invocation) {
+  if (name == "--dry-run") {
+    if (value.has_value()) return UsageError("--dry-run takes no value");
+    invocation.reap_request.set_dry_run(true);
+    return absl::OkStatus();
+  }
+  if (name == "--limit") {
+    if (!value.has_value() || value->empty()) return NeedValueError(name);
+    ASSIGN_OR_RETURN(const uint64_t limit, ParseUnsigned(name, *value, std::numeric_limits<uint32_t>::max()));
+    // As with --page-size, 0 would silently mean the server's default.
+    if (limit == 0) return UsageError("--limit must be at least 1");
+    invocation.reap_request.set_limit(static_cast<uint32_t>(limit));
+    return absl::OkStatus();
+  }
+  return UsageError(absl::StrCat("unknown flag ", ToAbsl(name), " for 'reap'"));
 }
 
 absl::StatusOr<std::chrono::milliseconds> ParseTimeout(std::string_view value) {
@@ -195,8 +281,7 @@ absl::Status ApplyIatFlag(std::string_view raw_name, const std::optional<std::st
                           Invocation& invocation) {
   std::string name(raw_name);
   std::replace(name.begin(), name.end(), '_', '-');
-  if (!value.has_value())
-    return UsageError(absl::StrCat(ToAbsl(raw_name), " needs a value: ", ToAbsl(raw_name), "=..."));
+  if (!value.has_value()) return NeedValueError(raw_name);
   clientreg::v1::CreateInitialAccessTokenRequest& request = invocation.iat_create;
   const auto list = [&](google::protobuf::RepeatedPtrField<std::string>* out) -> absl::Status {
     for (const absl::string_view item : absl::StrSplit(ToAbsl(*value), ',', absl::SkipEmpty())) {
@@ -231,9 +316,7 @@ absl::Status ApplyCommandFlag(std::string_view name, const std::optional<std::st
                               Invocation& invocation) {
   clientreg::v1::ListClientsRequest& list = invocation.list_request;
   const auto need_value = [&]() -> absl::StatusOr<std::string_view> {
-    if (!value.has_value() || value->empty()) {
-      return UsageError(absl::StrCat(ToAbsl(name), " needs a value: ", ToAbsl(name), "=..."));
-    }
+    if (!value.has_value() || value->empty()) return NeedValueError(name);
     return *value;
   };
   const auto non_negative = [&]() -> absl::StatusOr<int64_t> {
@@ -242,10 +325,27 @@ absl::Status ApplyCommandFlag(std::string_view name, const std::optional<std::st
     return static_cast<int64_t>(seconds);
   };
 
+  if (invocation.command == Command::kReap) return ApplyReapFlag(name, value, invocation);
+  if (invocation.command == Command::kReaped) {
+    if (std::optional<absl::Status> paging =
+            ApplyPagingFlag(name, value, invocation.reaped_request, invocation.list_all);
+        paging.has_value()) {
+      return *paging;
+    }
+  }
   if (invocation.command == Command::kList) {
-    if (name == "--all") {
-      if (value.has_value()) return UsageError("--all takes no value");
-      invocation.list_all = true;
+    if (std::optional<absl::Status> paging = ApplyPagingFlag(name, value, list, invocation.list_all);
+        paging.has_value()) {
+      return *paging;
+    }
+    if (name == "--unused") {
+      if (value.has_value()) return UsageError("--unused takes no value");
+      list.set_never_used(true);
+      return absl::OkStatus();
+    }
+    if (name == "--idle-since") {
+      ASSIGN_OR_RETURN(std::string_view text, need_value());
+      ASSIGN_OR_RETURN(invocation.idle_seconds, ParseDuration(name, text));
       return absl::OkStatus();
     }
     if (name == "--software-id") {
@@ -262,19 +362,6 @@ absl::Status ApplyCommandFlag(std::string_view name, const std::optional<std::st
       } else {
         return UsageError(absl::StrCat("--state must be 'active' or 'disabled', got '", ToAbsl(state), "'"));
       }
-      return absl::OkStatus();
-    }
-    if (name == "--page-size") {
-      ASSIGN_OR_RETURN(std::string_view text, need_value());
-      ASSIGN_OR_RETURN(uint64_t size, ParseUnsigned(name, text, std::numeric_limits<uint32_t>::max()));
-      // 0 would mean "the server's default" on the wire, which is what omitting the flag already says.
-      if (size == 0) return UsageError("--page-size must be at least 1");
-      list.set_page_size(static_cast<uint32_t>(size));
-      return absl::OkStatus();
-    }
-    if (name == "--page-token") {
-      ASSIGN_OR_RETURN(std::string_view token, need_value());
-      list.set_page_token(std::string(token));
       return absl::OkStatus();
     }
     if (name == "--created-after") {
@@ -501,13 +588,18 @@ void WriteRecord(const ClientRecord& record, std::ostream& out) {
   block.Write(out);
 }
 
-absl::Status RunList(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out) {
-  clientreg::v1::ListClientsRequest request = invocation.list_request;
-  clientreg::v1::ListClientsResponse all;
+// Sends a paged list request and, with --all, follows next_page_token to the last page: one response holding every
+// page's clients, and the last page's token.
+template <typename Request, typename Response>
+absl::StatusOr<Response> FetchPages(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub,
+                                    grpc::Status (clientreg::v1::ClientAdmin::Stub::*method)(grpc::ClientContext*,
+                                                                                             const Request&, Response*),
+                                    Request request) {
+  Response all;
   while (true) {
-    clientreg::v1::ListClientsResponse page;
-    RETURN_IF_ERROR(Call(invocation, stub, &clientreg::v1::ClientAdmin::Stub::ListClients, request, &page));
-    for (ClientRecord& record : *page.mutable_clients()) *all.add_clients() = std::move(record);
+    Response page;
+    RETURN_IF_ERROR(Call(invocation, stub, method, request, &page));
+    for (auto& client : *page.mutable_clients()) *all.add_clients() = std::move(client);
     all.set_next_page_token(page.next_page_token());
     if (!invocation.list_all || page.next_page_token().empty()) break;
     // A server that hands back the token it was given would keep this loop going forever.
@@ -516,6 +608,17 @@ absl::Status RunList(const Invocation& invocation, clientreg::v1::ClientAdmin::S
     }
     request.set_page_token(page.next_page_token());
   }
+  return all;
+}
+
+absl::Status RunList(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out) {
+  clientreg::v1::ListClientsRequest request = invocation.list_request;
+  if (invocation.idle_seconds.has_value()) {
+    // Cannot overflow: now is positive and the duration at most int64_t's maximum.
+    request.set_idle_since(absl::ToUnixSeconds(absl::Now()) - *invocation.idle_seconds);
+  }
+  ASSIGN_OR_RETURN(const clientreg::v1::ListClientsResponse all,
+                   FetchPages(invocation, stub, &clientreg::v1::ClientAdmin::Stub::ListClients, std::move(request)));
 
   if (invocation.json) return WriteJson(all, out);
   std::vector<std::vector<std::string>> rows = {{"CLIENT_ID", "NAME", "STATE", "AUTH", "CREATED", "LAST USED"}};
@@ -640,11 +743,13 @@ absl::Status RunResolve(const Invocation& invocation, clientreg::v1::ClientDirec
   return absl::OkStatus();
 }
 
-// "REASON_LOOPBACK_PORT_MATCH" -> "loopback_port_match".
-std::string ReasonName(clientreg::v1::CheckRedirectUriResponse::Reason reason) {
-  const std::string& name = clientreg::v1::CheckRedirectUriResponse::Reason_Name(reason);
-  if (name.empty()) return absl::StrCat("reason(", static_cast<int>(reason), ")");
-  return absl::AsciiStrToLower(absl::StripPrefix(name, "REASON_"));
+// "REASON_LOOPBACK_PORT_MATCH" -> "loopback_port_match", for any message's Reason enum.
+template <typename Reason>
+std::string ReasonName(Reason reason) {
+  const google::protobuf::EnumValueDescriptor* value =
+      google::protobuf::GetEnumDescriptor<Reason>()->FindValueByNumber(reason);
+  if (value == nullptr) return absl::StrCat("reason(", static_cast<int>(reason), ")");
+  return absl::AsciiStrToLower(absl::StripPrefix(value->name(), "REASON_"));
 }
 
 absl::Status RunCheckRedirect(const Invocation& invocation, clientreg::v1::ClientDirectory::Stub& stub,
@@ -661,6 +766,59 @@ absl::Status RunCheckRedirect(const Invocation& invocation, clientreg::v1::Clien
   if (!answer.matched_redirect_uri().empty()) block.Add("matched", TerminalSafe(answer.matched_redirect_uri()));
   block.Add("explanation", TerminalSafe(answer.explanation()));
   block.Write(out);
+  return absl::OkStatus();
+}
+
+// "1 client", "2 clients".
+std::string Clients(int count) { return absl::StrCat(count, count == 1 ? " client" : " clients"); }
+
+// A table of tombstones: what a reaper pass reaped (or would reap, without REAPED) and what `reaped` lists.
+void WriteTombstones(const google::protobuf::RepeatedPtrField<clientreg::v1::StoredTombstone>& clients, bool reaped,
+                     std::ostream& out) {
+  std::vector<std::vector<std::string>> rows = {{"CLIENT_ID", "NAME", "REASON", "CREATED", "LAST USED"}};
+  if (reaped) rows[0].insert(rows[0].begin() + 3, "REAPED");
+  for (const clientreg::v1::StoredTombstone& client : clients) {
+    std::vector<std::string> row = {
+        TerminalSafe(client.client_id()),
+        client.client_name().empty() ? "-" : TerminalSafe(client.client_name(), kNameColumnChars),
+        ReasonName(client.reason()), FormatUnixTime(client.client_id_issued_at()), TimeOrNever(client.last_used_at())};
+    if (reaped) row.insert(row.begin() + 3, FormatUnixTime(client.reaped_at()));
+    rows.push_back(std::move(row));
+  }
+  WriteTable(rows, out);
+}
+
+absl::Status RunReap(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out) {
+  const bool dry_run = invocation.reap_request.dry_run();
+  clientreg::v1::ReapResponse response;
+  RETURN_IF_ERROR(Call(invocation, stub, &clientreg::v1::ClientAdmin::Stub::Reap, invocation.reap_request, &response));
+  if (invocation.json) return WriteJson(response, out);
+  WriteTombstones(response.clients(), /*reaped=*/!dry_run, out);
+  if (response.clients_size() == 0) {
+    out << "(no clients due)\n";
+  } else if (dry_run) {
+    out << "Dry run: " << Clients(response.clients_size()) << " would be reaped now; nothing was deleted.\n";
+  } else {
+    out << "Reaped " << Clients(response.clients_size()) << ".\n";
+  }
+  if (response.more()) {
+    out << "More clients are due than the limit of this pass: "
+        << (dry_run ? "raise --limit to see them all\n" : "run reap again, or raise --limit\n");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunReaped(const Invocation& invocation, clientreg::v1::ClientAdmin::Stub& stub, std::ostream& out) {
+  ASSIGN_OR_RETURN(
+      const clientreg::v1::ListReapedClientsResponse all,
+      FetchPages(invocation, stub, &clientreg::v1::ClientAdmin::Stub::ListReapedClients, invocation.reaped_request));
+  if (invocation.json) return WriteJson(all, out);
+  WriteTombstones(all.clients(), /*reaped=*/true, out);
+  if (all.clients_size() == 0) out << "(no reaped clients)\n";
+  if (!all.next_page_token().empty()) {
+    out << "More reaped clients: repeat with --page-token=" << TerminalSafe(all.next_page_token())
+        << ", or use --all\n";
+  }
   return absl::OkStatus();
 }
 
@@ -772,6 +930,11 @@ std::string DescribeFailure(const Invocation& invocation, const absl::Status& st
   const std::string code = absl::StatusCodeToString(status.code());
   const std::string client = absl::StrCat("client '", TerminalSafe(invocation.client_id), "'");
   if (status.code() == absl::StatusCode::kNotFound && TakesClientId(invocation.command)) {
+    // ClientAdmin names the client and, for a reaped one, says when and why; ClientDirectory says only "unknown
+    // client".
+    if (ServiceOf(invocation.command) == clientreg::v1::ClientAdmin::service_full_name() && !status.message().empty()) {
+      return absl::StrCat(TerminalSafe(ToStd(status.message())), " (", code, ")");
+    }
     return absl::StrCat(client, " not found (", code, ")");
   }
   std::string action;
@@ -781,6 +944,12 @@ std::string DescribeFailure(const Invocation& invocation, const absl::Status& st
       break;
     case Command::kRotateSecret:
       action = absl::StrCat("rotate-secret ", client);
+      break;
+    case Command::kReap:
+      action = invocation.reap_request.dry_run() ? "reap --dry-run" : "reap";
+      break;
+    case Command::kReaped:
+      action = "list reaped clients";
       break;
     case Command::kBackup:
       action = absl::StrCat("backup to '", TerminalSafe(invocation.backup_dir), "'");
@@ -971,6 +1140,12 @@ int RunCommand(const Invocation& invocation, const std::shared_ptr<grpc::Channel
       break;
     case Command::kCheckRedirect:
       status = RunCheckRedirect(invocation, directory, out);
+      break;
+    case Command::kReap:
+      status = RunReap(invocation, stub, out);
+      break;
+    case Command::kReaped:
+      status = RunReaped(invocation, stub, out);
       break;
     case Command::kHelp:
       break;

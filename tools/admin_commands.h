@@ -47,6 +47,9 @@ enum class Command {
   // The ClientDirectory calls an authorization server makes, as it would make them.
   kResolve,
   kCheckRedirect,
+  // Issue 12's lifecycle: a reaper pass (or a dry run of one) and the tombstones it leaves.
+  kReap,
+  kReaped,
 };
 
 // What `iat` does.
@@ -72,8 +75,15 @@ struct Invocation {
   std::string redirect_uri;
   // list: filters, page size and page token, as sent.
   clientreg::v1::ListClientsRequest list_request;
-  // list: follow next_page_token to the last page.
+  // list --idle-since: how long a listed client has gone unused; RunCommand sends now minus it as idle_since, so
+  // that the time is taken when the call is made.
+  std::optional<int64_t> idle_seconds;
+  // list, reaped: follow next_page_token to the last page.
   bool list_all = false;
+  // reap: dry_run and limit, as sent.
+  clientreg::v1::ReapRequest reap_request;
+  // reaped: page size and page token, as sent.
+  clientreg::v1::ListReapedClientsRequest reaped_request;
   // rotate-secret: unset means the server's configured overlap.
   std::optional<int64_t> overlap_seconds;
   // backup: the directory to create, an absolute path on the server's machine.

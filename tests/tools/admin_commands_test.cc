@@ -9,16 +9,21 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "clientreg/v1/admin.pb.h"
 #include "clientreg/v1/stored.pb.h"
 #include "common/clock.h"
@@ -42,6 +47,7 @@ namespace {
 
 using ::clientreg::v1::StoredClient;
 using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -251,6 +257,108 @@ TEST(ParseInvocationTest, ErrorsNameTheProblem) {
   EXPECT_EQ(Parse({"frobnicate"}).status().message(), "unknown command 'frobnicate'");
 }
 
+TEST(ParseInvocationTest, ListUnusedAndIdleSinceCombineWithTheOtherFilters) {
+  ASSERT_OK_AND_ASSIGN(const Invocation plain, Parse({"list"}));
+  EXPECT_FALSE(plain.list_request.has_never_used());
+  EXPECT_FALSE(plain.list_request.has_idle_since());
+  EXPECT_FALSE(plain.idle_seconds.has_value());
+
+  ASSERT_OK_AND_ASSIGN(const Invocation invocation,
+                       Parse({"list", "--unused", "--idle-since=90d", "--software-id=app-1", "--state=active",
+                              "--page-size=5", "--all"}));
+  EXPECT_TRUE(invocation.list_request.never_used());
+  EXPECT_EQ(invocation.idle_seconds, 90 * 86400);
+  // The time is taken when the call is made, not when the line is parsed.
+  EXPECT_FALSE(invocation.list_request.has_idle_since());
+  EXPECT_EQ(invocation.list_request.software_id(), "app-1");
+  EXPECT_EQ(invocation.list_request.page_size(), 5u);
+  EXPECT_TRUE(invocation.list_all);
+}
+
+TEST(ParseInvocationTest, IdleSinceDurations) {
+  const std::pair<const char*, int64_t> durations[] = {
+      {"90d", 90 * 86400},
+      {"36h", 36 * 3600},
+      {"30m", 1800},
+      {"45s", 45},
+      {"120", 120},
+      {"1", 1},
+      {"106751991167300d", 106751991167300 * 86400},
+      {"9223372036854775807", std::numeric_limits<int64_t>::max()},
+      {"9223372036854775807s", std::numeric_limits<int64_t>::max()},
+  };
+  for (const auto& [text, seconds] : durations) {
+    SCOPED_TRACE(text);
+    ASSERT_OK_AND_ASSIGN(const Invocation invocation, Parse({"list", absl::StrCat("--idle-since=", text)}));
+    EXPECT_EQ(invocation.idle_seconds, seconds);
+  }
+}
+
+TEST(ParseInvocationTest, IdleSinceRefusesZeroNegativeGarbageAndOverflow) {
+  for (const char* text : {"0", "0d", "000s", "-1d", "-5", "+1d", "d", "s", "1.5h", "1h30m", "90D", "90 d", " 90d",
+                           "1w", "abc", "0x10", "106751991167301d", "9223372036854775808", "153722867280912931m"}) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(Parse({"list", absl::StrCat("--idle-since=", text)}).status().message(),
+              absl::StrCat("--idle-since needs a duration above zero such as 90d, 36h, 30m, 45s or a number of "
+                           "seconds, got '",
+                           text, "'"));
+  }
+  EXPECT_EQ(Parse({"list", "--idle-since"}).status().message(), "--idle-since needs a value: --idle-since=...");
+  EXPECT_EQ(Parse({"list", "--idle-since="}).status().message(), "--idle-since needs a value: --idle-since=...");
+  EXPECT_EQ(Parse({"list", "--unused=yes"}).status().message(), "--unused takes no value");
+  EXPECT_EQ(Parse({"list", "--idle-since=1d", "--idle-since=2d"}).status().message(), "--idle-since given twice");
+}
+
+TEST(ParseInvocationTest, ReapAndReapedFlags) {
+  ASSERT_OK_AND_ASSIGN(const Invocation pass, Parse({"reap"}));
+  EXPECT_EQ(pass.command, Command::kReap);
+  EXPECT_FALSE(pass.reap_request.dry_run());
+  EXPECT_EQ(pass.reap_request.limit(), 0u);
+  ASSERT_OK_AND_ASSIGN(const Invocation dry, Parse({"--json", "reap", "--dry-run", "--limit=5"}));
+  EXPECT_TRUE(dry.reap_request.dry_run());
+  EXPECT_EQ(dry.reap_request.limit(), 5u);
+  EXPECT_TRUE(dry.json);
+
+  ASSERT_OK_AND_ASSIGN(const Invocation reaped, Parse({"reaped", "--page-size=10", "--page-token=abc", "--all"}));
+  EXPECT_EQ(reaped.command, Command::kReaped);
+  EXPECT_EQ(reaped.reaped_request.page_size(), 10u);
+  EXPECT_EQ(reaped.reaped_request.page_token(), "abc");
+  EXPECT_TRUE(reaped.list_all);
+  EXPECT_EQ(reaped.list_request.page_size(), 0u) << "reaped's paging is its own";
+}
+
+TEST(ParseInvocationTest, LifecycleFlagsOnTheWrongCommandAreRefused) {
+  const std::pair<std::vector<std::string>, std::string> bad[] = {
+      {{"reap", "--all"}, "unknown flag --all for 'reap'"},
+      {{"reap", "--unused"}, "unknown flag --unused for 'reap'"},
+      {{"reap", "--page-size=5"}, "unknown flag --page-size for 'reap'"},
+      {{"reap", "client-a"}, "'reap' takes no argument, got 'client-a'"},
+      {{"reap", "--dry-run=yes"}, "--dry-run takes no value"},
+      {{"reap", "--limit=0"}, "--limit must be at least 1"},
+      {{"reap", "--limit"}, "--limit needs a value: --limit=..."},
+      {{"reap", "--limit=-1"}, "--limit needs a whole number from 0 to 4294967295, got '-1'"},
+      {{"reap", "--limit=4294967296"}, "--limit needs a whole number from 0 to 4294967295, got '4294967296'"},
+      {{"reaped", "--dry-run"}, "unknown flag --dry-run for 'reaped'"},
+      {{"reaped", "--limit=5"}, "unknown flag --limit for 'reaped'"},
+      {{"reaped", "--unused"}, "unknown flag --unused for 'reaped'"},
+      {{"reaped", "--page-size=0"}, "--page-size must be at least 1"},
+      {{"reaped", "--page-token="}, "--page-token needs a value: --page-token=..."},
+      {{"reaped", "client-a"}, "'reaped' takes no argument, got 'client-a'"},
+      {{"list", "--dry-run"}, "unknown flag --dry-run for 'list'"},
+      {{"list", "--limit=5"}, "unknown flag --limit for 'list'"},
+      {{"get", "c", "--unused"}, "unknown flag --unused for 'get'"},
+      {{"delete", "c", "--idle-since=1d"}, "unknown flag --idle-since for 'delete'"},
+      {{"--dry-run", "reap"}, "unknown flag --dry-run (command flags go after the command)"},
+  };
+  for (const auto& [args, message] : bad) {
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    const absl::StatusOr<Invocation> invocation = Parse(args);
+    ASSERT_FALSE(invocation.ok());
+    EXPECT_EQ(invocation.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(invocation.status().message(), message);
+  }
+}
+
 // --- Output helpers ---
 
 TEST(ParseInvocationTest, IatSubcommandsAndCreateFlags) {
@@ -321,6 +429,9 @@ TEST(RunAdminCliTest, HelpGoesToStdoutWithExitZero) {
   EXPECT_EQ(result.err, "");
   EXPECT_THAT(result.out, HasSubstr("int64 and uint64 fields"));
   EXPECT_THAT(result.out, HasSubstr("\n  backup DIR\n"));
+  EXPECT_THAT(result.out, HasSubstr("\n               --unused  --idle-since=DURATION\n"));
+  EXPECT_THAT(result.out, HasSubstr("\n  reap [--dry-run] [--limit=N]\n"));
+  EXPECT_THAT(result.out, HasSubstr("\n  reaped [--page-size=N] [--page-token=TOKEN] [--all]\n"));
 }
 
 TEST(RunAdminCliTest, UsageErrorsExitTwo) {
@@ -405,6 +516,15 @@ class AdminCliTest : public ::testing::Test {
 
   void StopServer() { server_.reset(); }
 
+  // Serves again with a reaper of these lifecycle rules in place of the fixture's.
+  void RestartWithReaper(server::ClientReaper::Options lifecycle) {
+    StopServer();
+    service_.reset();
+    reaper_.reset();
+    ASSERT_OK_AND_ASSIGN(reaper_, server::ClientReaper::Create(store_.get(), &clock_, std::move(lifecycle)));
+    ASSERT_NO_FATAL_FAILURE(StartServer(&open_callers_));
+  }
+
   // Stores a client directly, as a registration would have; confidential clients get a secret.
   void Seed(const std::string& client_id, const std::string& name,
             const std::string& auth_method = "client_secret_basic", int64_t issued_at = kNow - 1000,
@@ -435,6 +555,38 @@ class AdminCliTest : public ::testing::Test {
     std::vector<std::string> lines = absl::StrSplit(text, '\n');
     if (!lines.empty() && lines.back().empty()) lines.pop_back();
     return lines;
+  }
+
+  // What one page of a listing table (list, reaped) shows: the first column of its rows, and the --page-token its
+  // closing "More ...: repeat with --page-token=TOKEN ..." line offers ("" without one).
+  struct Page {
+    std::vector<std::string> ids;
+    std::string next_page_token;
+  };
+
+  Page RunPage(const std::vector<std::string>& args) {
+    const CliResult result = Run(args);
+    EXPECT_EQ(result.code, kExitOk) << result.err;
+    Page page;
+    const std::vector<std::string> lines = Lines(result.out);
+    constexpr std::string_view kOffer = "--page-token=";
+    for (size_t i = 1; i < lines.size() && lines[i][0] != '('; ++i) {
+      const size_t offer = lines[i].find(kOffer);
+      if (absl::StartsWith(lines[i], "More ") && offer != std::string::npos) {
+        const size_t start = offer + kOffer.size();
+        page.next_page_token = lines[i].substr(start, lines[i].find_first_of(" ,", start) - start);
+        break;
+      }
+      page.ids.push_back(lines[i].substr(0, lines[i].find(' ')));
+    }
+    return page;
+  }
+
+  // The client ids `list` (with `args` after it) prints, in order.
+  std::vector<std::string> ListedIds(const std::vector<std::string>& args) {
+    std::vector<std::string> command = {"list"};
+    command.insert(command.end(), args.begin(), args.end());
+    return RunPage(command).ids;
   }
 
   common::FakeClock clock_{kNow};
@@ -474,7 +626,7 @@ TEST_F(AdminCliTest, GetUnknownClientIsNotFound) {
   const CliResult result = Run({"get", "nope"});
   EXPECT_EQ(result.code, kExitRpcError);
   EXPECT_EQ(result.out, "");
-  EXPECT_EQ(result.err, "clientreg-admin: client 'nope' not found (NOT_FOUND)\n");
+  EXPECT_EQ(result.err, "clientreg-admin: client \"nope\" not found (NOT_FOUND)\n");
 }
 
 TEST_F(AdminCliTest, GetJsonIsOneClientRecordObject) {
@@ -524,20 +676,15 @@ TEST_F(AdminCliTest, ListPrintsOnePageAndTheTokenForTheNext) {
   for (int i = 0; i < 5; ++i) Seed(absl::StrCat("client-", i), absl::StrCat("App ", i));
   const CliResult first = Run({"list", "--page-size=2"});
   ASSERT_EQ(first.code, kExitOk) << first.err;
-  std::vector<std::string> lines = Lines(first.out);
-  ASSERT_EQ(lines.size(), 4u) << first.out;
-  EXPECT_THAT(lines[1], StartsWith("client-0 "));
-  EXPECT_THAT(lines[2], StartsWith("client-1 "));
-  const std::string prefix = "More clients: repeat with --page-token=";
-  ASSERT_THAT(lines[3], StartsWith(prefix));
-  const std::string token = lines[3].substr(prefix.size(), lines[3].find(' ', prefix.size()) - prefix.size());
+  EXPECT_THAT(Lines(first.out).back(), StartsWith("More clients: repeat with --page-token="));
+  EXPECT_THAT(Lines(first.out).back(), EndsWith(" (same filters), or use --all"));
+  const Page page = RunPage({"list", "--page-size=2"});
+  EXPECT_EQ(page.ids, (std::vector<std::string>{"client-0", "client-1"}));
+  ASSERT_FALSE(page.next_page_token.empty());
 
-  const CliResult second = Run({"list", "--page-size=2", "--page-token=" + token});
-  ASSERT_EQ(second.code, kExitOk) << second.err;
-  lines = Lines(second.out);
-  ASSERT_EQ(lines.size(), 4u) << second.out;
-  EXPECT_THAT(lines[1], StartsWith("client-2 "));
-  EXPECT_THAT(lines[2], StartsWith("client-3 "));
+  const Page second = RunPage({"list", "--page-size=2", "--page-token=" + page.next_page_token});
+  EXPECT_EQ(second.ids, (std::vector<std::string>{"client-2", "client-3"}));
+  EXPECT_FALSE(second.next_page_token.empty());
 }
 
 TEST_F(AdminCliTest, ListAllFollowsEveryPage) {
@@ -580,22 +727,211 @@ TEST_F(AdminCliTest, ListFiltersReachTheServer) {
   Seed("client-b", "B", "client_secret_basic", kNow - 500, StoredClient::STATE_DISABLED, "suite");
   Seed("client-c", "C", "none", kNow - 100, StoredClient::STATE_ACTIVE, "other");
 
-  const auto ids = [&](const std::vector<std::string>& args) {
-    std::vector<std::string> found;
-    const CliResult result = Run(args);
-    EXPECT_EQ(result.code, kExitOk) << result.err;
-    const std::vector<std::string> lines = Lines(result.out);
-    for (size_t i = 1; i < lines.size() && lines[i] != "(no clients)"; ++i) {
-      found.push_back(lines[i].substr(0, lines[i].find(' ')));
-    }
-    return found;
-  };
-  EXPECT_EQ(ids({"list", "--state=disabled"}), std::vector<std::string>{"client-b"});
-  EXPECT_EQ(ids({"list", "--software-id=suite"}), (std::vector<std::string>{"client-a", "client-b"}));
-  EXPECT_EQ(ids({"list", absl::StrCat("--created-after=", kNow - 600)}),
+  EXPECT_EQ(ListedIds({"--state=disabled"}), std::vector<std::string>{"client-b"});
+  EXPECT_EQ(ListedIds({"--software-id=suite"}), (std::vector<std::string>{"client-a", "client-b"}));
+  EXPECT_EQ(ListedIds({absl::StrCat("--created-after=", kNow - 600)}),
             (std::vector<std::string>{"client-b", "client-c"}));
-  EXPECT_EQ(ids({"list", absl::StrCat("--created-before=", kNow - 600)}), std::vector<std::string>{"client-a"});
-  EXPECT_EQ(ids({"list", "--software-id=suite", "--state=active"}), std::vector<std::string>{"client-a"});
+  EXPECT_EQ(ListedIds({absl::StrCat("--created-before=", kNow - 600)}), std::vector<std::string>{"client-a"});
+  EXPECT_EQ(ListedIds({"--software-id=suite", "--state=active"}), std::vector<std::string>{"client-a"});
+}
+
+TEST_F(AdminCliTest, ListUnusedAndIdleSinceReachTheServer) {
+  // --idle-since counts back from the real clock, which the server's fake one does not follow, so these clients'
+  // times are set relative to the real now, with margins far wider than the test takes.
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  Seed("never", "Never used", "client_secret_basic", kNow - 1000);
+  Seed("fresh", "Registered an hour ago", "none", now - 3600, StoredClient::STATE_ACTIVE, "suite");
+  Seed("recent", "Used a minute ago", "client_secret_basic", kNow - 1000, StoredClient::STATE_ACTIVE, "suite");
+  Seed("stale", "Used two days ago", "none", kNow - 1000, StoredClient::STATE_DISABLED, "suite");
+  ASSERT_OK(store_->RecordLastUsed({{"recent", now - 60}, {"stale", now - 2 * 86400}}));
+
+  EXPECT_EQ(ListedIds({}), (std::vector<std::string>{"fresh", "never", "recent", "stale"}));
+  EXPECT_EQ(ListedIds({"--unused"}), (std::vector<std::string>{"fresh", "never"}));
+  EXPECT_EQ(ListedIds({"--idle-since=1d"}), (std::vector<std::string>{"never", "stale"}));
+  EXPECT_EQ(ListedIds({"--idle-since=86400"}), (std::vector<std::string>{"never", "stale"}));
+  EXPECT_EQ(ListedIds({"--idle-since=30m"}), (std::vector<std::string>{"fresh", "never", "stale"}));
+  EXPECT_EQ(ListedIds({"--idle-since=36h"}), (std::vector<std::string>{"never", "stale"}));
+  EXPECT_EQ(ListedIds({"--idle-since=3d"}), std::vector<std::string>{"never"});
+  EXPECT_EQ(ListedIds({"--idle-since=10s"}), (std::vector<std::string>{"fresh", "never", "recent", "stale"}));
+  // Combined with each other, the other filters and paging.
+  EXPECT_EQ(ListedIds({"--unused", "--idle-since=1d"}), std::vector<std::string>{"never"});
+  EXPECT_EQ(ListedIds({"--unused", "--software-id=suite"}), std::vector<std::string>{"fresh"});
+  EXPECT_EQ(ListedIds({"--idle-since=1d", "--state=disabled"}), std::vector<std::string>{"stale"});
+  EXPECT_EQ(ListedIds({"--idle-since=30m", "--page-size=1", "--all"}),
+            (std::vector<std::string>{"fresh", "never", "stale"}));
+  // A duration reaching back before 1970 leaves nothing idle since then.
+  EXPECT_EQ(ListedIds({"--idle-since=9223372036854775807"}), std::vector<std::string>{});
+
+  const CliResult page = Run({"list", "--unused", "--page-size=1"});
+  ASSERT_EQ(page.code, kExitOk) << page.err;
+  ASSERT_EQ(Lines(page.out).size(), 3u) << page.out;
+  EXPECT_THAT(Lines(page.out)[1], StartsWith("fresh "));
+  EXPECT_THAT(Lines(page.out)[2], StartsWith("More clients: repeat with --page-token="));
+
+  const CliResult json = Run({"--json", "list", "--idle-since=1d"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  v1::ListClientsResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &response).ok()) << json.out;
+  ASSERT_EQ(response.clients_size(), 2);
+  EXPECT_EQ(response.clients(0).client_id(), "never");
+  EXPECT_EQ(response.clients(1).client_id(), "stale");
+  EXPECT_EQ(response.clients(1).last_used_at(), now - 2 * 86400);
+}
+
+// The fixture's reaper reaps clients never used within a day of their registration; the clock stands at kNow.
+TEST_F(AdminCliTest, ReapDryRunListsWhatIsDueAndDeletesNothing) {
+  Seed("old-a", "Old A", "client_secret_basic", kNow - 3 * 86400);
+  Seed("old-b", "\x1b[2JOld B", "none", kNow - 2 * 86400);
+  Seed("fresh", "Fresh", "client_secret_basic", kNow - 1000);
+  Seed("used", "Used", "client_secret_basic", kNow - 3 * 86400);
+  ASSERT_OK(store_->RecordLastUsed({{"used", kNow - 100}}));
+
+  const CliResult result = Run({"reap", "--dry-run"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(result.out,
+            "CLIENT_ID  NAME       REASON      CREATED               LAST USED\n"
+            "old-a      Old A      never_used  2023-11-11T22:13:20Z  never\n"
+            "old-b      ?[2JOld B  never_used  2023-11-12T22:13:20Z  never\n"
+            "Dry run: 2 clients would be reaped now; nothing was deleted.\n");
+  for (const char* id : {"old-a", "old-b", "fresh", "used"}) EXPECT_OK(store_->Get(id).status()) << id;
+
+  const CliResult limited = Run({"reap", "--dry-run", "--limit=1"});
+  ASSERT_EQ(limited.code, kExitOk) << limited.err;
+  EXPECT_EQ(limited.out,
+            "CLIENT_ID  NAME   REASON      CREATED               LAST USED\n"
+            "old-a      Old A  never_used  2023-11-11T22:13:20Z  never\n"
+            "Dry run: 1 client would be reaped now; nothing was deleted.\n"
+            "More clients are due than the limit of this pass: raise --limit to see them all\n");
+
+  const CliResult json = Run({"--json", "reap", "--dry-run", "--limit=1"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  ASSERT_EQ(Lines(json.out).size(), 1u) << json.out;
+  EXPECT_THAT(json.out, HasSubstr(R"("reaped_at":"0")"));
+  EXPECT_THAT(json.out, HasSubstr(R"("reason":"REASON_NEVER_USED")"));
+  v1::ReapResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &response).ok()) << json.out;
+  ASSERT_EQ(response.clients_size(), 1);
+  EXPECT_EQ(response.clients(0).client_id(), "old-a");
+  EXPECT_EQ(response.clients(0).client_id_issued_at(), kNow - 3 * 86400);
+  EXPECT_TRUE(response.more());
+
+  for (const char* id : {"old-a", "old-b"}) EXPECT_OK(store_->Get(id).status()) << id;
+  EXPECT_EQ(Run({"reaped"}).out, "CLIENT_ID  NAME  REASON  REAPED  CREATED  LAST USED\n(no reaped clients)\n");
+}
+
+TEST_F(AdminCliTest, ReapDeletesDueClientsAndGetSaysWhen) {
+  Seed("old-a", "Old A", "client_secret_basic", kNow - 3 * 86400);
+  Seed("old-b", "Old B", "none", kNow - 2 * 86400);
+  Seed("fresh", "Fresh", "client_secret_basic", kNow - 1000);
+
+  const CliResult first = Run({"reap", "--limit=1"});
+  ASSERT_EQ(first.code, kExitOk) << first.err;
+  EXPECT_EQ(first.err, "");
+  EXPECT_EQ(first.out,
+            "CLIENT_ID  NAME   REASON      REAPED                CREATED               LAST USED\n"
+            "old-a      Old A  never_used  2023-11-14T22:13:20Z  2023-11-11T22:13:20Z  never\n"
+            "Reaped 1 client.\n"
+            "More clients are due than the limit of this pass: run reap again, or raise --limit\n");
+  EXPECT_TRUE(absl::IsNotFound(store_->Get("old-a").status()));
+  EXPECT_OK(store_->Get("old-b").status());
+
+  const CliResult gone = Run({"get", "old-a"});
+  EXPECT_EQ(gone.code, kExitRpcError);
+  EXPECT_EQ(gone.out, "");
+  EXPECT_EQ(gone.err,
+            "clientreg-admin: client \"old-a\" was reaped at 1700000000 (never used); see clientreg-admin reaped "
+            "(NOT_FOUND)\n");
+
+  const CliResult json = Run({"--json", "reap"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  v1::ReapResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &response).ok()) << json.out;
+  ASSERT_EQ(response.clients_size(), 1);
+  EXPECT_EQ(response.clients(0).client_id(), "old-b");
+  EXPECT_EQ(response.clients(0).reaped_at(), kNow);
+  EXPECT_EQ(response.clients(0).reason(), v1::StoredTombstone::REASON_NEVER_USED);
+  EXPECT_EQ(response.clients(0).client_name(), "Old B");
+  EXPECT_FALSE(response.more());
+  EXPECT_THAT(json.out, HasSubstr(R"("more":false)"));
+  EXPECT_TRUE(absl::IsNotFound(store_->Get("old-b").status()));
+
+  const CliResult nothing = Run({"reap"});
+  ASSERT_EQ(nothing.code, kExitOk) << nothing.err;
+  EXPECT_EQ(nothing.out, "CLIENT_ID  NAME  REASON  REAPED  CREATED  LAST USED\n(no clients due)\n");
+  EXPECT_OK(store_->Get("fresh").status());
+}
+
+TEST_F(AdminCliTest, ReapedListsTheTombstonesPagedAndAsJson) {
+  server::ClientReaper::Options lifecycle;
+  lifecycle.never_used_after_seconds = 86400;
+  lifecycle.idle_after_seconds = 86400;
+  ASSERT_NO_FATAL_FAILURE(RestartWithReaper(std::move(lifecycle)));
+  Seed("old-a", "Old A", "client_secret_basic", kNow - 3 * 86400);
+  Seed("idle-b", "", "none", kNow - 5 * 86400);
+  Seed("old-c", "\xe2\x80\xaeOld C", "none", kNow - 2 * 86400);
+  ASSERT_OK(store_->RecordLastUsed({{"idle-b", kNow - 4 * 86400}}));
+  const CliResult reap = Run({"reap"});
+  ASSERT_EQ(reap.code, kExitOk) << reap.err;
+  EXPECT_THAT(reap.out, HasSubstr("\nReaped 3 clients.\n"));
+
+  const CliResult result = Run({"reaped"});
+  ASSERT_EQ(result.code, kExitOk) << result.err;
+  EXPECT_EQ(result.out,
+            "CLIENT_ID  NAME    REASON      REAPED                CREATED               LAST USED\n"
+            "idle-b     -       idle        2023-11-14T22:13:20Z  2023-11-09T22:13:20Z  2023-11-10T22:13:20Z\n"
+            "old-a      Old A   never_used  2023-11-14T22:13:20Z  2023-11-11T22:13:20Z  never\n"
+            "old-c      ?Old C  never_used  2023-11-14T22:13:20Z  2023-11-12T22:13:20Z  never\n");
+
+  const CliResult first = Run({"reaped", "--page-size=2"});
+  ASSERT_EQ(first.code, kExitOk) << first.err;
+  EXPECT_THAT(Lines(first.out).back(), StartsWith("More reaped clients: repeat with --page-token="));
+  EXPECT_THAT(Lines(first.out).back(), EndsWith(", or use --all"));
+  const Page page = RunPage({"reaped", "--page-size=2"});
+  EXPECT_EQ(page.ids, (std::vector<std::string>{"idle-b", "old-a"}));
+  ASSERT_FALSE(page.next_page_token.empty());
+  const Page second = RunPage({"reaped", "--page-size=2", "--page-token=" + page.next_page_token});
+  EXPECT_EQ(second.ids, std::vector<std::string>{"old-c"});
+  EXPECT_EQ(second.next_page_token, "");
+
+  const CliResult all = Run({"reaped", "--page-size=1", "--all"});
+  ASSERT_EQ(all.code, kExitOk) << all.err;
+  EXPECT_EQ(all.out, result.out);
+
+  const CliResult json = Run({"--json", "reaped", "--page-size=2", "--all"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  ASSERT_EQ(Lines(json.out).size(), 1u) << json.out;
+  EXPECT_THAT(json.out, HasSubstr(R"("next_page_token":"")"));
+  v1::ListReapedClientsResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &response).ok()) << json.out;
+  ASSERT_EQ(response.clients_size(), 3);
+  EXPECT_EQ(response.clients(0).client_id(), "idle-b");
+  EXPECT_EQ(response.clients(0).reason(), v1::StoredTombstone::REASON_IDLE);
+  EXPECT_EQ(response.clients(0).last_used_at(), kNow - 4 * 86400);
+  EXPECT_EQ(response.clients(2).client_name(), "\xe2\x80\xaeOld C") << "JSON carries the name as stored";
+
+  const CliResult bad = Run({"reaped", "--page-token=not a token!"});
+  EXPECT_EQ(bad.code, kExitRpcError);
+  EXPECT_THAT(bad.err, StartsWith("clientreg-admin: list reaped clients failed: "));
+  EXPECT_THAT(bad.err, HasSubstr("(INVALID_ARGUMENT)\n"));
+}
+
+TEST_F(AdminCliTest, ReapWithoutALifecycleRuleFailsWithFailedPrecondition) {
+  ASSERT_NO_FATAL_FAILURE(RestartWithReaper({}));
+  Seed("old-a", "Old A", "client_secret_basic", kNow - 3 * 86400);
+  for (const bool dry_run : {true, false}) {
+    const CliResult result =
+        Run(dry_run ? std::vector<std::string>{"reap", "--dry-run"} : std::vector<std::string>{"--json", "reap"});
+    EXPECT_EQ(result.code, kExitRpcError);
+    EXPECT_EQ(result.out, "");
+    EXPECT_EQ(result.err, absl::StrCat("clientreg-admin: ", dry_run ? "reap --dry-run" : "reap",
+                                       " failed: no lifecycle rule is configured (FAILED_PRECONDITION)\n"));
+  }
+  EXPECT_OK(store_->Get("old-a").status());
+  // The tombstones stay readable whatever the rules.
+  const CliResult reaped = Run({"reaped"});
+  EXPECT_EQ(reaped.code, kExitOk) << reaped.err;
+  EXPECT_THAT(reaped.out, HasSubstr("(no reaped clients)"));
 }
 
 TEST_F(AdminCliTest, BadPageTokenIsAnRpcError) {
@@ -623,7 +959,7 @@ TEST_F(AdminCliTest, DisableAndEnable) {
 
   const CliResult unknown = Run({"disable", "nope"});
   EXPECT_EQ(unknown.code, kExitRpcError);
-  EXPECT_EQ(unknown.err, "clientreg-admin: client 'nope' not found (NOT_FOUND)\n");
+  EXPECT_EQ(unknown.err, "clientreg-admin: client \"nope\" not found (NOT_FOUND)\n");
 }
 
 TEST_F(AdminCliTest, DeleteAsksNothing) {
@@ -646,7 +982,7 @@ TEST_F(AdminCliTest, DeleteAsksNothing) {
 
   const CliResult again = Run({"delete", "client-a"});
   EXPECT_EQ(again.code, kExitRpcError);
-  EXPECT_EQ(again.err, "clientreg-admin: client 'client-a' not found (NOT_FOUND)\n");
+  EXPECT_EQ(again.err, "clientreg-admin: client \"client-a\" not found (NOT_FOUND)\n");
 }
 
 TEST_F(AdminCliTest, RotateSecretPrintsTheNewSecretOnce) {
