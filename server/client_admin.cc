@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -41,6 +43,16 @@ absl::StatusOr<std::string> DecodePageToken(const std::string& token) {
   return client_id;
 }
 
+// `seconds` since the epoch as RFC 3339 UTC, e.g. "2023-11-14T22:13:20Z".
+std::string Rfc3339(int64_t seconds) {
+  const std::time_t time = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&time, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
 }  // namespace
 
 ClientAdmin::ClientAdmin(storage::ClientStore* store, const common::Clock* clock,
@@ -60,10 +72,11 @@ absl::StatusOr<ClientRecord> ClientAdmin::GetClient(std::string_view client_id) 
     // For an operator, a reaped client is worth more than "not found": when, and by which rule.
     absl::StatusOr<clientreg::v1::StoredTombstone> tombstone = store_->GetTombstone(client_id);
     if (!tombstone.ok()) return ClientNotFound(client_id);
-    return absl::NotFoundError(absl::StrCat(
-        "client \"", absl::string_view(client_id.data(), client_id.size()), "\" was reaped at ", tombstone->reaped_at(),
-        " (", tombstone->reason() == clientreg::v1::StoredTombstone::REASON_IDLE ? "idle" : "never used",
-        "); see clientreg-admin reaped"));
+    return absl::NotFoundError(
+        absl::StrCat("client \"", absl::string_view(client_id.data(), client_id.size()), "\" was reaped at ",
+                     Rfc3339(tombstone->reaped_at()), " (",
+                     tombstone->reason() == clientreg::v1::StoredTombstone::REASON_IDLE ? "idle" : "never used",
+                     "); see clientreg-admin reaped"));
   }
   if (!stored.ok()) return stored.status();
   ASSIGN_OR_RETURN(const int64_t last_used, LastUsed(client_id));

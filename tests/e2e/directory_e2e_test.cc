@@ -8,9 +8,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "clientreg/v1/admin.grpc.pb.h"
 #include "clientreg/v1/directory.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
@@ -42,10 +44,17 @@ class DirectoryE2eTest : public ServiceFixture {
  protected:
   void SetUp() override {
     ServiceFixture::SetUp();
+    ASSERT_NO_FATAL_FAILURE(Start());
+  }
+
+  // Starts the server with server_config_ as it stands, and a gateway in front of it.
+  void Start() {
     ASSERT_NO_FATAL_FAILURE(StartServer());
     ASSERT_NO_FATAL_FAILURE(StartGateway());
-    directory_ = clientreg::v1::ClientDirectory::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
+    directory_ = clientreg::v1::ClientDirectory::NewStub(channel);
+    admin_ = clientreg::v1::ClientAdmin::NewStub(channel);
   }
 
   // POST /oauth/register through the gateway; the 201 body.
@@ -87,7 +96,19 @@ class DirectoryE2eTest : public ServiceFixture {
   }
 
   std::unique_ptr<clientreg::v1::ClientDirectory::Stub> directory_;
+  std::unique_ptr<clientreg::v1::ClientAdmin::Stub> admin_;
   int admin_runs_ = 0;
+};
+
+// The server reaps clients never used a second after their registration, checking every second.
+class ReaperE2eTest : public DirectoryE2eTest {
+ protected:
+  void SetUp() override {
+    ServiceFixture::SetUp();
+    server_config_.mutable_lifecycle()->set_reap_never_used_after_seconds(1);
+    server_config_.mutable_lifecycle()->set_reap_interval_seconds(1);
+    ASSERT_NO_FATAL_FAILURE(Start());
+  }
 };
 
 TEST_F(DirectoryE2eTest, RegisterResolveCheckDeleteThenNotFound) {
@@ -187,6 +208,54 @@ TEST_F(DirectoryE2eTest, WebClientGetsExactMatchingOnly) {
   }
   ASSERT_TRUE(Check(client_id, "https://app.example/cb", &answer).ok());
   EXPECT_TRUE(answer.allowed());
+}
+
+// An agent that registers and never comes back is reaped; the one that did use its client keeps it. The reaped
+// client is NOT_FOUND to the authorization server (so the agent gets invalid_client and registers again), its id is
+// listed with why, and the new registration is a new client.
+TEST_F(ReaperE2eTest, UnusedClientIsReapedThenNotFoundAndTheAgentRegistersAnew) {
+  const std::string unused = JsonView(Register(kAgentRegistration)).String("client_id").value_or("");
+  const std::string used = JsonView(Register(kAgentRegistration)).String("client_id").value_or("");
+  ASSERT_FALSE(unused.empty());
+  ASSERT_FALSE(used.empty());
+  ResolvedClient resolved;
+  ASSERT_TRUE(Resolve(used, ResolveClientRequest::PURPOSE_AUTHORIZE, &resolved).ok());
+
+  // The background reaper takes it within a few passes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  grpc::Status status;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    status = Resolve(unused, ResolveClientRequest::PURPOSE_OTHER, &resolved);
+  } while (status.ok() && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  CheckRedirectUriResponse answer;
+  EXPECT_EQ(Check(unused, "http://127.0.0.1:54321/callback", &answer).error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Resolve(used, ResolveClientRequest::PURPOSE_OTHER, &resolved).ok()) << "a used client stays";
+
+  // Admins see what went, when and why; the CLI's get says so too.
+  clientreg::v1::ListReapedClientsResponse reaped;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(admin_->ListReapedClients(&context, {}, &reaped).ok());
+  }
+  ASSERT_EQ(reaped.clients_size(), 1);
+  EXPECT_EQ(reaped.clients(0).client_id(), unused);
+  EXPECT_EQ(reaped.clients(0).reason(), clientreg::v1::StoredTombstone::REASON_NEVER_USED);
+  EXPECT_EQ(reaped.clients(0).client_name(), "E2E agent");
+  EXPECT_GT(reaped.clients(0).reaped_at(), 0);
+  std::string output;
+  EXPECT_EQ(Admin({"get", unused}, &output), 1);
+  EXPECT_NE(output.find("was reaped at"), std::string::npos) << output;
+
+  // The agent registers again: a new client, nothing of the old one in it.
+  const JsonView again(Register(kAgentRegistration));
+  const std::string fresh = again.String("client_id").value_or("");
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_NE(fresh, unused);
+  ASSERT_TRUE(Resolve(fresh, ResolveClientRequest::PURPOSE_AUTHORIZE, &resolved).ok());
+  EXPECT_EQ(resolved.client_id(), fresh);
+  EXPECT_GE(resolved.client_id_issued_at(), reaped.clients(0).reaped_at());
 }
 
 }  // namespace

@@ -839,9 +839,10 @@ TEST_F(AdminCliTest, ReapDeletesDueClientsAndGetSaysWhen) {
   const CliResult gone = Run({"get", "old-a"});
   EXPECT_EQ(gone.code, kExitRpcError);
   EXPECT_EQ(gone.out, "");
-  EXPECT_EQ(gone.err,
-            "clientreg-admin: client \"old-a\" was reaped at 1700000000 (never used); see clientreg-admin reaped "
-            "(NOT_FOUND)\n");
+  EXPECT_EQ(
+      gone.err,
+      "clientreg-admin: client \"old-a\" was reaped at 2023-11-14T22:13:20Z (never used); see clientreg-admin reaped "
+      "(NOT_FOUND)\n");
 
   const CliResult json = Run({"--json", "reap"});
   ASSERT_EQ(json.code, kExitOk) << json.err;
