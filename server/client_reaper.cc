@@ -70,6 +70,7 @@ void ClientReaper::Start() {
 }
 
 void ClientReaper::Stop() {
+  stop_requested_.store(true);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -120,7 +121,7 @@ absl::Status ClientReaper::Sweep(storage::LifecycleIndex index, int64_t before, 
     ASSIGN_OR_RETURN(std::vector<storage::LifecycleEntry> entries,
                      store_->ListByLifecycle(index, before, options_.batch_size, after));
     for (const storage::LifecycleEntry& entry : entries) {
-      if (pass.clients.size() >= limit) {
+      if (pass.clients.size() >= limit || stop_requested_.load()) {
         pass.more = true;
         return absl::OkStatus();
       }

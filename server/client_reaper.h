@@ -1,6 +1,7 @@
 #ifndef CLIENTREG_SERVER_CLIENT_REAPER_H_
 #define CLIENTREG_SERVER_CLIENT_REAPER_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -67,7 +68,8 @@ class ClientReaper {
 
   // Starts the background thread, which runs a pass (without limit) every interval; nothing if no rule is on.
   void Start();
-  // Stops it, waiting for a pass under way to finish its current write. Idempotent.
+  // Stops it: a pass under way (the thread's or RunPass's) ends after its current write, so a long backlog never
+  // holds up a shutdown. Idempotent.
   void Stop();
 
   // One pass now: reaps up to `limit` due clients, or with `dry_run` only lists them (reaped_at 0). Passes are
@@ -93,6 +95,7 @@ class ClientReaper {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::atomic<bool> stop_requested_{false};  // read by passes between writes
   std::thread thread_;
 };
 

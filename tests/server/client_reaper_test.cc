@@ -235,6 +235,21 @@ TEST_F(ClientReaperTest, BackgroundThreadReapsEveryInterval) {
   reaper_->Stop();  // idempotent
 }
 
+TEST_F(ClientReaperTest, StopEndsAPassUnderWayAfterItsCurrentWrite) {
+  for (int i = 0; i < 50; ++i) Add("c" + std::to_string(i), 2 * kHour + i);
+  ClientReaper::Options options = Rules(kHour, 0);
+  // Stopping from inside the pass, as SIGTERM would from another thread, between two reads of the index.
+  int looked_at = 0;
+  options.pending_last_use = [&](std::string_view) -> int64_t {
+    if (++looked_at == 3) reaper_->Stop();
+    return 0;
+  };
+  MakeReaper(std::move(options));
+  ASSERT_OK_AND_ASSIGN(ClientReaper::Pass pass, reaper_->RunPass(1000, false));
+  EXPECT_EQ(pass.clients.size(), 3u);
+  EXPECT_TRUE(pass.more) << "the rest is left for the next start";
+}
+
 TEST_F(ClientReaperTest, OptionsAreChecked) {
   EXPECT_EQ(ClientReaper::Create(store_.get(), &clock_, Rules(-1, 0)).status().code(),
             absl::StatusCode::kInvalidArgument);
