@@ -1,6 +1,7 @@
 // clientreg-fill: fills clientreg-server with registrations over gRPC and measures it at full size.
 //   clientreg-fill --server=HOST:PORT [--clients=N (1000000)] [--inflight=N (48)] [--channels=N (2)]
-//                  [--window=N (100000)] [--sample=N (10000)] [--lookups=N (20000)] [--server_pid=PID]
+//                  [--window=N (100000)] [--sample=N (10000)] [--lookups=N (20000)] [--reaps=N (200)]
+//                  [--server_pid=PID]
 // Registers --clients confidential clients with the metadata bench/register.lua sends, --inflight at a time (a
 // closed loop, as in clientreg-grpc-load), and prints a line for every --window registrations:
 //   window=3 clients=300000 seconds=15.10 regs_per_s=6622.5 p50_ms=7.0 p99_ms=13.1 errors=0
@@ -11,8 +12,11 @@
 // window's end; the server's figures need --server_pid and come from /proc. Then one `fill` line compares the
 // windows' rates with the first's (the store is empty when it starts). It keeps a uniform sample of --sample
 // registered clients (client_id, client_secret, registration access token) and, with the store full, runs
-// --lookups GetRegistration calls (RFC 7592 read with the token) and then --lookups AuthenticateClient calls over
-// that sample, printing a `lookup` line for each.
+// --lookups calls of each of GetRegistration (RFC 7592 read with the token), AuthenticateClient, ResolveClient for
+// authorize (which records a use) and CheckRedirectUri of a registered URI (an exact match; a refusal is a failure)
+// over that sample, then --reaps ClientAdmin.Reap dry runs one at a time (each one reaper pass over the store's
+// lifecycle indexes; the server's lifecycle rules must leave nothing due, else it is a failure), printing a `lookup`
+// line for each.
 // Exits 1 if any call failed (after 100 failures it stops early; the first failure goes to stderr), 2 on bad flags.
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
@@ -37,6 +41,7 @@
 
 #include "bench/load_client.h"
 #include "clientreg/v1/admin.grpc.pb.h"
+#include "clientreg/v1/directory.grpc.pb.h"
 #include "clientreg/v1/registration.grpc.pb.h"
 #include "common/process.h"
 
@@ -49,13 +54,15 @@ using clientreg::bench::LatencySample;
 
 constexpr char kUsage[] =
     "usage: clientreg-fill --server=HOST:PORT [--clients=N (1000000)] [--inflight=N (48)] [--channels=N (2)] "
-    "[--window=N (100000)] [--sample=N (10000)] [--lookups=N (20000)] [--server_pid=PID]";
+    "[--window=N (100000)] [--sample=N (10000)] [--lookups=N (20000)] [--reaps=N (200)] [--server_pid=PID]";
 // A slow sync write can take a while under a compaction; a call that takes this long has failed.
 constexpr std::chrono::milliseconds kCallDeadline = std::chrono::seconds(30);
 // Beyond this many failures the run is lost anyway; stopping early keeps a dead server from costing a full fill.
 constexpr std::uint64_t kMaxFailures = 100;
 // Latencies kept per lookup mode; beyond it, a uniform sample.
 constexpr std::size_t kMaxLookupSamples = 1'000'000;
+// The redirect URI that CheckRedirectUri asks about: the first one SetRegisterMetadata registers.
+constexpr char kRedirectUri[] = "https://bench.example.net/oauth/callback";
 
 struct Options {
   std::string server;
@@ -65,6 +72,7 @@ struct Options {
   int window = 100'000;
   int sample = 10'000;
   int lookups = 20'000;
+  int reaps = 200;
   int server_pid = 0;  // 0: memory not reported
 };
 
@@ -154,6 +162,8 @@ class Fill {
     for (const auto& channel : clientreg::bench::NewChannels(options.server, options.channels)) {
       registration_.push_back(clientreg::v1::ClientRegistration::NewStub(channel));
       authentication_.push_back(clientreg::v1::ClientAuthentication::NewStub(channel));
+      directory_.push_back(clientreg::v1::ClientDirectory::NewStub(channel));
+      admin_.push_back(clientreg::v1::ClientAdmin::NewStub(channel));
     }
     sample_.reserve(static_cast<std::size_t>(options.sample));
   }
@@ -191,8 +201,8 @@ class Fill {
     return failures_.count() < kMaxFailures;
   }
 
-  // With the store full: --lookups GetRegistration calls, then --lookups AuthenticateClient calls, on clients drawn
-  // uniformly from the sample.
+  // With the store full: --lookups calls each of GetRegistration, AuthenticateClient, ResolveClient (authorize) and
+  // CheckRedirectUri, on clients drawn uniformly from the sample, then --reaps dry reaper passes.
   void Lookup() {
     if (sample_.empty()) return;
     std::vector<std::size_t> picks(static_cast<std::size_t>(options_.lookups));
@@ -211,7 +221,7 @@ class Fill {
         },
         [this, &picks](std::uint64_t index, const grpc::Status& status, const clientreg::v1::ClientInformation& info,
                        double latency_ms) {
-          return Looked(status, info.client_id() == sample_[picks[index]].client_id, latency_ms);
+          return Looked(status, info.client_id() == sample_[picks[index]].client_id, kOtherClient, latency_ms);
         },
         kCallDeadline);
     RunLookups("get_registration", get);
@@ -228,10 +238,55 @@ class Fill {
         },
         [this, &picks](std::uint64_t index, const grpc::Status& status,
                        const clientreg::v1::AuthenticateClientResponse& response, double latency_ms) {
-          return Looked(status, response.client().client_id() == sample_[picks[index]].client_id, latency_ms);
+          return Looked(status, response.client().client_id() == sample_[picks[index]].client_id, kOtherClient,
+                        latency_ms);
         },
         kCallDeadline);
     RunLookups("authenticate", authenticate);
+
+    ClosedLoop<clientreg::v1::ResolveClientRequest, clientreg::v1::ResolvedClient> resolve(
+        [this, &picks](std::uint64_t index, grpc::ClientContext* context, clientreg::v1::ResolveClientRequest* request,
+                       clientreg::v1::ResolvedClient* response, std::function<void(grpc::Status)> done) {
+          request->set_client_id(sample_[picks[index]].client_id);
+          request->set_purpose(clientreg::v1::ResolveClientRequest::PURPOSE_AUTHORIZE);
+          directory_[index % directory_.size()]->async()->ResolveClient(context, request, response, std::move(done));
+        },
+        [this, &picks](std::uint64_t index, const grpc::Status& status, const clientreg::v1::ResolvedClient& response,
+                       double latency_ms) {
+          return Looked(status, response.client_id() == sample_[picks[index]].client_id, kOtherClient, latency_ms);
+        },
+        kCallDeadline);
+    RunLookups("resolve_authorize", resolve);
+
+    ClosedLoop<clientreg::v1::CheckRedirectUriRequest, clientreg::v1::CheckRedirectUriResponse> check_redirect(
+        [this, &picks](std::uint64_t index, grpc::ClientContext* context,
+                       clientreg::v1::CheckRedirectUriRequest* request,
+                       clientreg::v1::CheckRedirectUriResponse* response, std::function<void(grpc::Status)> done) {
+          request->set_client_id(sample_[picks[index]].client_id);
+          request->set_redirect_uri(kRedirectUri);
+          directory_[index % directory_.size()]->async()->CheckRedirectUri(context, request, response, std::move(done));
+        },
+        [this](std::uint64_t, const grpc::Status& status, const clientreg::v1::CheckRedirectUriResponse& response,
+               double latency_ms) {
+          return Looked(status, response.allowed(), "refused a registered redirect URI", latency_ms);
+        },
+        kCallDeadline);
+    RunLookups("check_redirect_uri", check_redirect);
+
+    // One pass at a time, as the server's own reaper runs them: concurrent passes would measure their contention.
+    ClosedLoop<clientreg::v1::ReapRequest, clientreg::v1::ReapResponse> reap(
+        [this](std::uint64_t index, grpc::ClientContext* context, clientreg::v1::ReapRequest* request,
+               clientreg::v1::ReapResponse* response, std::function<void(grpc::Status)> done) {
+          request->set_dry_run(true);
+          admin_[index % admin_.size()]->async()->Reap(context, request, response, std::move(done));
+        },
+        [this](std::uint64_t, const grpc::Status& status, const clientreg::v1::ReapResponse& response,
+               double latency_ms) {
+          return Looked(status, response.clients().empty() && !response.more(),
+                        "a dry reaper pass found clients due (the lifecycle rules must leave none)", latency_ms);
+        },
+        kCallDeadline);
+    RunLookups("reap_dry_run", reap, options_.reaps, 1);
   }
 
   const Failures& failures() const { return failures_; }
@@ -314,9 +369,12 @@ class Fill {
     window_ticks_ = ticks;
   }
 
-  bool Looked(const grpc::Status& status, bool right_client, double latency_ms) {
+  static constexpr char kOtherClient[] = "answered another client";
+
+  // Records a lookup; a call that succeeded but whose answer is not `as_expected` fails with `unexpected`.
+  bool Looked(const grpc::Status& status, bool as_expected, const char* unexpected, double latency_ms) {
     grpc::Status outcome = status;
-    if (outcome.ok() && !right_client) outcome = grpc::Status(grpc::StatusCode::INTERNAL, "answered another client");
+    if (outcome.ok() && !as_expected) outcome = grpc::Status(grpc::StatusCode::INTERNAL, unexpected);
     if (!outcome.ok() && failures_.Record(outcome) >= kMaxFailures) return false;
     std::lock_guard<std::mutex> lock(mutex_);
     lookup_ms_.Add(latency_ms);
@@ -324,15 +382,17 @@ class Fill {
     return true;
   }
 
+  // Runs `calls` calls of `loop` (--lookups by default), `inflight` at a time (--inflight by default).
   template <typename Loop>
-  void RunLookups(const char* mode, Loop& loop) {
+  void RunLookups(const char* mode, Loop& loop, int calls = 0, int inflight = 0) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       lookup_ms_.Clear();
       lookup_errors_ = 0;
     }
     const Clock::time_point begin = Clock::now();
-    loop.Run(static_cast<std::uint64_t>(options_.lookups), options_.inflight);
+    loop.Run(static_cast<std::uint64_t>(calls > 0 ? calls : options_.lookups),
+             inflight > 0 ? inflight : options_.inflight);
     const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
     std::lock_guard<std::mutex> lock(mutex_);
     std::printf(
@@ -349,6 +409,8 @@ class Fill {
   std::string name_prefix_;
   std::vector<std::unique_ptr<clientreg::v1::ClientRegistration::Stub>> registration_;
   std::vector<std::unique_ptr<clientreg::v1::ClientAuthentication::Stub>> authentication_;
+  std::vector<std::unique_ptr<clientreg::v1::ClientDirectory::Stub>> directory_;
+  std::vector<std::unique_ptr<clientreg::v1::ClientAdmin::Stub>> admin_;
   Failures failures_;
 
   // Guards what completions update; held only briefly, on gRPC's threads.
@@ -378,6 +440,7 @@ int main(int argc, char** argv) {
                                                     {"--window=", &options.window},
                                                     {"--sample=", &options.sample},
                                                     {"--lookups=", &options.lookups},
+                                                    {"--reaps=", &options.reaps},
                                                     {"--server_pid=", &options.server_pid}});
   if (error.empty() && options.server.empty()) error = "--server is required";
   if (!error.empty()) {

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Issue 5's fill: clientreg-server as deploy/run-local.sh runs it (RelWithDebInfo, deploy/config/server.textproto,
 # every write synced), on a fresh data dir under /tmp, filled over gRPC to --clients registrations by clientreg-fill
-# (--inflight calls in flight, a line per tenth of the fill), then GetRegistration and AuthenticateClient latencies
-# at full size. It records the server's VmRSS and VmHWM before the fill, after it and after the lookups, stops the
-# server, compacts every column family fully with RocksDB's ldb, and measures the data dir (du -sb) per client.
+# (--inflight calls in flight, a line per tenth of the fill), then GetRegistration, AuthenticateClient, ResolveClient
+# (authorize) and CheckRedirectUri latencies at full size (issue 12), and --reaps ClientAdmin.Reap dry runs, one at a
+# time. For those, the config gets a lifecycle with the reaper on but nothing due for ten years (a pass a day on its
+# own), so each dry run is one reaper pass over the lifecycle indexes that finds nothing. It records the server's
+# VmRSS and VmHWM before the fill, after it and after the lookups, stops the server, compacts every column family
+# fully with RocksDB's ldb, and measures the data dir (du -sb) per client.
 # Prints a summary table with the issue's targets; the data dir is removed at the end.
 #
 #   bench/fill.sh [--clients=N (1000000)] [--inflight=N (48)] [--sample=N (10000)] [--lookups=N (20000)]
+#                 [--reaps=N (200)]
 #
 # BUILD_DIR=dir: take the binaries from an already configured build dir (built there with -j2) instead of building
 # build/ with deploy/build.sh. A 1,000,000 fill takes about 3 minutes and a few hundred MB under /tmp.
@@ -14,17 +18,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-clients=1000000 inflight=48 sample=10000 lookups=20000
+clients=1000000 inflight=48 sample=10000 lookups=20000 reaps=200
 for arg in "$@"; do
   case $arg in
     --clients=*) clients=${arg#*=} ;;
     --inflight=*) inflight=${arg#*=} ;;
     --sample=*) sample=${arg#*=} ;;
     --lookups=*) lookups=${arg#*=} ;;
+    --reaps=*) reaps=${arg#*=} ;;
     *) echo "bench/fill.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
-for value in "$clients" "$inflight" "$sample" "$lookups"; do
+for value in "$clients" "$inflight" "$sample" "$lookups" "$reaps"; do
   if ! [[ $value =~ ^[1-9][0-9]*$ ]]; then echo "bench/fill.sh: not a positive number: $value" >&2; exit 2; fi
 done
 window=$(( clients >= 10 ? clients / 10 : 1 ))
@@ -64,7 +69,12 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "bench/fill.sh: something already listens on 127.0.0.1:$port" >&2
   exit 1
 fi
-"$bin/clientreg-server" --config=deploy/config/server.textproto --data_dir="$data" --listen=127.0.0.1:$port \
+# deploy/config/server.textproto has no lifecycle; 315360000 s is ten years.
+config=$work/server.textproto
+cp deploy/config/server.textproto "$config"
+printf '\nlifecycle {\n  reap_never_used_after_seconds: %s\n  reap_idle_after_seconds: %s\n  reap_interval_seconds: %s\n}\n' \
+  315360000 315360000 86400 >>"$config"
+"$bin/clientreg-server" --config="$config" --data_dir="$data" --listen=127.0.0.1:$port \
   --ops_listen=127.0.0.1:$((port + 1)) \
   >/dev/null 2>"$work/server.log" &
 server_pid=$!
@@ -84,7 +94,8 @@ echo "server pid $server_pid: VmRSS $rss_before MiB, VmHWM $hwm_before MiB befor
 # Bounded: an hour per million clients at 280 registrations/s, far below the slowest rate seen, plus the lookups.
 status=0
 timeout $(( clients / 280 + 600 )) "$bin/clientreg-fill" --server=127.0.0.1:$port --clients="$clients" \
-  --inflight="$inflight" --window="$window" --sample="$sample" --lookups="$lookups" --server_pid="$server_pid" \
+  --inflight="$inflight" --window="$window" --sample="$sample" --lookups="$lookups" --reaps="$reaps" \
+  --server_pid="$server_pid" \
   | tee "$work/fill.out" || status=$?
 read -r rss_after hwm_after < <(memory "$server_pid")
 du_live=$(du -sb "$data" | cut -f1)
@@ -128,7 +139,8 @@ stored=$(number "$(field fill clients)")
 per_client() { awk -v b="$1" -v n="$stored" 'BEGIN { if (n > 0) printf "%.0f", b / n; else print 0 }'; }
 last_vs_first=$(field fill last_vs_first)
 compacted_per_client=$(per_client "$du_compacted")
-get="lookup mode=get_registration" auth="lookup mode=authenticate"
+get="lookup mode=get_registration" auth="lookup mode=authenticate" resolve="lookup mode=resolve_authorize"
+check_redirect="lookup mode=check_redirect_uri" reap="lookup mode=reap_dry_run"
 
 echo
 echo "Windows of $window registrations (the store holds 'clients' at each window's end):"
@@ -155,6 +167,9 @@ echo "| server VmRSS / VmHWM after the fill, MiB | $(field fill rss_mb) / $(fiel
 echo "| server VmRSS / VmHWM after the lookups, MiB | $rss_after / $hwm_after | <= 150 | $(check "$rss_after <= 150 && $hwm_after <= 150") |"
 echo "| GetRegistration at full size: p50 / p99 ms, calls/s | $(field "$get" p50_ms) / $(field "$get" p99_ms), $(field "$get" calls_per_s) | | |"
 echo "| AuthenticateClient at full size: p50 / p99 ms, calls/s | $(field "$auth" p50_ms) / $(field "$auth" p99_ms), $(field "$auth" calls_per_s) | | |"
+echo "| ResolveClient (authorize) at full size: p50 / p99 ms, calls/s | $(field "$resolve" p50_ms) / $(field "$resolve" p99_ms), $(field "$resolve" calls_per_s) | | |"
+echo "| CheckRedirectUri (exact match) at full size: p50 / p99 ms, calls/s | $(field "$check_redirect" p50_ms) / $(field "$check_redirect" p99_ms), $(field "$check_redirect" calls_per_s) | | |"
+echo "| reaper pass, nothing due (Reap dry runs one at a time: $(field "$reap" calls)): p50 / p99 ms, passes/s | $(field "$reap" p50_ms) / $(field "$reap" p99_ms), $(field "$reap" calls_per_s) | | |"
 echo "| data dir before compaction: bytes, per client | $du_live, $(per_client "$du_live") | | |"
 echo "| data dir after full compaction ($compact_seconds s): bytes, per client | $du_compacted, $compacted_per_client | <= 1024 | $(check "$stored > 0 && $compacted_per_client <= 1024") |"
 echo "| of which SST files: bytes, per client | $sst_bytes, $(per_client "$sst_bytes") | | |"

@@ -10,7 +10,8 @@
 #   bench/run.sh --soak[=SECONDS]
 #
 # --grpc: instead, clientreg-server alone (no gateway, fresh data dir per mode) loaded over gRPC by
-# clientreg-grpc-load in register and then authenticate mode for --duration seconds each; prints its two lines.
+# clientreg-grpc-load in register, authenticate, resolve and check-redirect mode for --duration seconds each; prints
+# its four lines.
 # --smoke (CI): clientreg only, one short round; fails unless every response was a 201. Not a timing check.
 # --micro: instead, no server at all: the Google Benchmarks clientreg-store-bench (the RocksDB store, pre-populated
 # with 100,000 clients in a temporary directory) and clientreg-request-bench (one registration's CPU work, stage by
@@ -134,7 +135,7 @@ measure() {
 }
 
 if ((grpc)); then
-  for mode in register authenticate; do
+  for mode in register authenticate resolve check-redirect; do
     start_clientreg_server
     wait_for_port 15051
     if ! build/bin/clientreg-grpc-load --server=127.0.0.1:15051 --mode="$mode" --seconds="$duration"; then
