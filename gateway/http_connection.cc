@@ -105,6 +105,7 @@ class PendingResponse {
   PendingResponse& operator=(const PendingResponse&) = delete;
 
   void Deliver(HttpResponse response);
+  bool delivered() const { return delivered_.load(); }
 
  private:
   std::atomic<bool> delivered_{false};
@@ -400,7 +401,8 @@ class Connection : public TrackedConnection, public std::enable_shared_from_this
       common::Log(common::LogLevel::kError, "http_handler_exception", {{"peer", peer_}});
       pending->Deliver(ErrorResponse(500, common::kServerError, "internal error"));
     }
-    WatchForHangUp();
+    // An answer given already (a refusal, a cached document) leaves nothing to cancel.
+    if (!pending->delivered()) WatchForHangUp();
   }
 
   // While the handler runs nothing else reads the socket, so a client that gives up and closes would go unnoticed

@@ -552,6 +552,19 @@ TEST_F(ClientAdminTest, RotateNeverLogsTheSecret) {
   EXPECT_EQ(log.find(response->client_secret()), std::string::npos) << log;
 }
 
+// Serves `service` alone on a loopback port, with a stub for it in `stub`; null if it could not listen.
+std::unique_ptr<grpc::Server> ServeAdmin(ClientAdminService* service,
+                                         std::unique_ptr<clientreg::v1::ClientAdmin::Stub>* stub) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  *stub = clientreg::v1::ClientAdmin::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  return server;
+}
+
 // The services over a real gRPC server on a loopback port, called through the generated stubs.
 TEST_F(ClientAdminTest, ServicesOverGrpc) {
   Store(MakeClient("c1"));
@@ -703,14 +716,9 @@ TEST_F(ClientAdminTest, ReapOverGrpc) {
   ASSERT_OK_AND_ASSIGN(const std::unique_ptr<ClientReaper> off, ClientReaper::Create(store_.get(), &clock_, {}));
   ClientAdminService administration(admin_.get(), tokens.get(), reaper.get(), &open, /*max_page_size=*/3);
   ClientAdminService unconfigured(admin_.get(), tokens.get(), off.get(), &open, 1000);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&administration);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  std::unique_ptr<clientreg::v1::ClientAdmin::Stub> stub;
+  const std::unique_ptr<grpc::Server> server = ServeAdmin(&administration, &stub);
   ASSERT_NE(server, nullptr);
-  std::unique_ptr<clientreg::v1::ClientAdmin::Stub> stub = clientreg::v1::ClientAdmin::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
 
   clientreg::v1::ReapRequest request;
   request.set_dry_run(true);
@@ -772,14 +780,9 @@ TEST_F(ClientAdminTest, BackupOverGrpc) {
                        InitialAccessTokens::Create(store_.get(), &clock_, {}, kServerKey));
   ASSERT_OK_AND_ASSIGN(const std::unique_ptr<ClientReaper> reaper, ClientReaper::Create(store_.get(), &clock_, {}));
   ClientAdminService administration(admin_.get(), tokens.get(), reaper.get(), &open, 1000);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&administration);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  std::unique_ptr<clientreg::v1::ClientAdmin::Stub> stub;
+  const std::unique_ptr<grpc::Server> server = ServeAdmin(&administration, &stub);
   ASSERT_NE(server, nullptr);
-  std::unique_ptr<clientreg::v1::ClientAdmin::Stub> stub = clientreg::v1::ClientAdmin::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   const auto backup = [&](const std::string& dir, clientreg::v1::BackupResponse* response) {
     grpc::ClientContext context;
     clientreg::v1::BackupRequest request;
