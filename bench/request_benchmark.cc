@@ -21,10 +21,10 @@
 #include "clientreg/v1/registration.pb.h"
 #include "clientreg/v1/stored.pb.h"
 #include "common/clock.h"
+#include "common/json_mapping.h"
 #include "common/limits.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
-#include "gateway/json_mapping.h"
 #include "gateway/json_writer.h"
 #include "server/client_information.h"
 #include "server/credentials.h"
@@ -143,7 +143,7 @@ class RegistrationPipeline {
 
  private:
   clientreg::config::v1::ServerConfig config_;
-  gateway::JsonMapper mapper_;
+  common::JsonMapper mapper_;
   server::MetadataValidator validator_;
   std::string server_key_;
   common::SystemClock clock_;

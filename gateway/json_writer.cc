@@ -12,13 +12,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/json_string.h"
-#include "gateway/metadata_fields.h"
+#include "common/metadata_fields.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace clientreg::gateway {
 namespace {
 
 using clientreg::v1::ClientMetadata;
+using common::MetadataField;
+using common::MetadataFields;
+using common::ObjectAccessors;
+using common::StringAccessors;
+using common::StringListAccessors;
 
 // Appends one JSON object: the constructor opens it, Name() starts each member, Close() ends it.
 class ObjectWriter {

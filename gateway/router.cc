@@ -12,14 +12,18 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/json_mapping.h"
 #include "common/registration_error.h"
 #include "gateway/http_errors.h"
-#include "gateway/json_mapping.h"
 #include "gateway/json_writer.h"
 #include "gateway/openapi_document.h"
 
 namespace clientreg::gateway {
 namespace {
+
+using common::ExtraMember;
+using common::JsonMapper;
+using common::ParsedBody;
 
 constexpr std::string_view kRegistrationPath = "/oauth/register";
 constexpr std::string_view kOpenApiPath = "/openapi.json";

@@ -3,13 +3,13 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/json_mapping.h"
 #include "common/limits.h"
 #include "common/registration_error.h"
-#include "gateway/json_mapping.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static clientreg::gateway::JsonMapper mapper(clientreg::common::DefaultHttpLimits());
+  static clientreg::common::JsonMapper mapper(clientreg::common::DefaultHttpLimits());
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   const auto parsed = mapper.ParseClientMetadata(body);
   if (parsed.ok()) return 0;

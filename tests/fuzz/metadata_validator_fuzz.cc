@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/json_mapping.h"
 #include "common/limits.h"
 #include "common/registration_error.h"
-#include "gateway/json_mapping.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "server/metadata_validator.h"
 #include "server/registration_policy.h"
@@ -25,7 +25,7 @@ bool IsOAuthDescription(std::string_view text) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static clientreg::gateway::JsonMapper mapper(clientreg::common::DefaultHttpLimits());
+  static clientreg::common::JsonMapper mapper(clientreg::common::DefaultHttpLimits());
   static const clientreg::server::MetadataValidator validator(clientreg::common::DefaultMetadataLimits(),
                                                               clientreg::server::DefaultRegistrationPolicy());
   const auto requested = mapper.ParseClientMetadata(std::string_view(reinterpret_cast<const char*>(data), size));

@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "clientreg/v1/metadata.pb.h"
+#include "common/json_mapping.h"
 #include "common/limits.h"
-#include "gateway/json_mapping.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -19,6 +19,8 @@ namespace {
 
 using clientreg::v1::ClientInformation;
 using clientreg::v1::ClientMetadata;
+using common::JsonMapper;
+using common::ParsedBody;
 
 // The writer's output must be one RFC 8259 object; simdjson's DOM parser validates all of it.
 ::testing::AssertionResult IsJsonObject(const std::string& json) {

@@ -1,5 +1,5 @@
-#ifndef CLIENTREG_GATEWAY_METADATA_FIELDS_H_
-#define CLIENTREG_GATEWAY_METADATA_FIELDS_H_
+#ifndef CLIENTREG_COMMON_METADATA_FIELDS_H_
+#define CLIENTREG_COMMON_METADATA_FIELDS_H_
 
 #include <cstddef>
 #include <optional>
@@ -13,7 +13,7 @@
 #include "google/protobuf/map.h"
 #include "google/protobuf/struct.pb.h"
 
-namespace clientreg::gateway {
+namespace clientreg::common {
 
 // The one table of RFC 7591 client metadata members (style.md point 16). The JSON parser (json_mapping.cc) and the
 // JSON writer (json_writer.cc) both walk it, so a member's name, JSON kind and proto field are written down once.
@@ -92,6 +92,6 @@ std::optional<MemberRef> ResolveMemberName(std::string_view member_name);
 // A short English phrase for a JSON kind, for error descriptions ("a string", "an array of strings", "an object").
 std::string_view JsonKindName(JsonKind kind);
 
-}  // namespace clientreg::gateway
+}  // namespace clientreg::common
 
-#endif  // CLIENTREG_GATEWAY_METADATA_FIELDS_H_
+#endif  // CLIENTREG_COMMON_METADATA_FIELDS_H_

@@ -1,4 +1,4 @@
-#include "gateway/json_mapping.h"
+#include "common/json_mapping.h"
 
 #include <algorithm>
 #include <cstring>
@@ -7,13 +7,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
+#include "common/metadata_fields.h"
 #include "common/registration_error.h"
 #include "common/status_macros.h"
-#include "gateway/metadata_fields.h"
 #include "google/protobuf/struct.pb.h"
 #include "simdjson.h"
 
-namespace clientreg::gateway {
+namespace clientreg::common {
 namespace {
 
 using clientreg::v1::ClientMetadata;
@@ -305,7 +305,7 @@ class ValueReader {
     std::size_t index = 0;
     for (const element item : AsArray(value_)) {
       if (item.type() != element_type::STRING) {
-        return gateway::WrongKind(field_, absl::StrCat(ToAbsl(field_.json_name), "[", index, "]"), "a string", item);
+        return common::WrongKind(field_, absl::StrCat(ToAbsl(field_.json_name), "[", index, "]"), "a string", item);
       }
       list.add_values(ToString(item));
       ++index;
@@ -328,7 +328,7 @@ class ValueReader {
 
  private:
   absl::Status WrongKind(JsonKind expected) const {
-    return gateway::WrongKind(field_, field_.json_name, JsonKindName(expected), value_);
+    return common::WrongKind(field_, field_.json_name, JsonKindName(expected), value_);
   }
 
   const MetadataField& field_;
@@ -453,4 +453,4 @@ absl::StatusOr<ParsedBody> JsonMapper::Parse(std::string_view body, std::span<co
   return impl_->Parse(body, extra_members);
 }
 
-}  // namespace clientreg::gateway
+}  // namespace clientreg::common

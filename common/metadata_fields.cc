@@ -1,4 +1,4 @@
-#include "gateway/metadata_fields.h"
+#include "common/metadata_fields.h"
 
 #include <array>
 #include <type_traits>
@@ -6,7 +6,7 @@
 
 #include "common/registration_error.h"
 
-namespace clientreg::gateway {
+namespace clientreg::common {
 namespace {
 
 using clientreg::v1::ClientMetadata;
@@ -124,4 +124,4 @@ std::string_view JsonKindName(JsonKind kind) {
   return "a value";
 }
 
-}  // namespace clientreg::gateway
+}  // namespace clientreg::common

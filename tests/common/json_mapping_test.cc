@@ -1,4 +1,4 @@
-#include "gateway/json_mapping.h"
+#include "common/json_mapping.h"
 
 #include <string>
 #include <string_view>
@@ -8,15 +8,15 @@
 
 #include "clientreg/v1/metadata.pb.h"
 #include "common/limits.h"
+#include "common/metadata_fields.h"
 #include "common/registration_error.h"
-#include "gateway/metadata_fields.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
 
-namespace clientreg::gateway {
+namespace clientreg::common {
 namespace {
 
 using clientreg::v1::ClientMetadata;
@@ -594,4 +594,4 @@ TEST_F(JsonMappingTest, DescriptionsOfHostileNamesStayAscii) {
 }
 
 }  // namespace
-}  // namespace clientreg::gateway
+}  // namespace clientreg::common

@@ -1,5 +1,5 @@
-#ifndef CLIENTREG_GATEWAY_JSON_MAPPING_H_
-#define CLIENTREG_GATEWAY_JSON_MAPPING_H_
+#ifndef CLIENTREG_COMMON_JSON_MAPPING_H_
+#define CLIENTREG_COMMON_JSON_MAPPING_H_
 
 #include <cstdint>
 #include <memory>
@@ -13,7 +13,7 @@
 #include "clientreg/config/v1/config.pb.h"
 #include "clientreg/v1/metadata.pb.h"
 
-namespace clientreg::gateway {
+namespace clientreg::common {
 
 // A top-level member outside the field table that the caller asked Parse about, e.g. RFC 7592 §2.2's `client_id`,
 // `client_secret` or the members a PUT must not carry.
@@ -32,7 +32,8 @@ struct ParsedBody {
   std::int64_t unknown_members = 0;
 };
 
-// Turns a request body into ClientMetadata: the gateway's JSON syntax and shape checks (spec.md §1.8, §8, §10).
+// Turns a JSON object into ClientMetadata: the JSON syntax and shape checks (spec.md §1.8, §8, §10) shared by the
+// gateway (request bodies) and the server (Client ID Metadata Documents).
 // Values are not validated here (URI rules, tag syntax, lengths, NUL bytes): the server does that.
 //
 // One per thread: owns a simdjson DOM parser sized once for `limits` (max_body_bytes, max_json_depth). Not
@@ -74,6 +75,6 @@ class JsonMapper {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace clientreg::gateway
+}  // namespace clientreg::common
 
-#endif  // CLIENTREG_GATEWAY_JSON_MAPPING_H_
+#endif  // CLIENTREG_COMMON_JSON_MAPPING_H_
