@@ -192,6 +192,8 @@ std::string WriteServerMetadata(const clientreg::v1::ServerMetadata& metadata, D
                       metadata.token_endpoint_auth_signing_alg_values_supported());
   AppendNonEmptyArray(writer, "code_challenge_methods_supported", metadata.code_challenge_methods_supported());
   AppendNonEmptyArray(writer, "scopes_supported", metadata.scopes_supported());
+  // CIMD §5: present only when the server resolves metadata document client_ids.
+  if (metadata.client_id_metadata_document_supported()) writer.Name("client_id_metadata_document_supported") += "true";
   if (document == DiscoveryDocument::kOpenIdConfiguration) {
     AppendNonEmptyArray(writer, "subject_types_supported", metadata.subject_types_supported());
     AppendNonEmptyArray(writer, "id_token_signing_alg_values_supported",

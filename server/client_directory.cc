@@ -34,6 +34,15 @@ absl::Status CheckClientId(std::string_view client_id) {
   return absl::OkStatus();
 }
 
+absl::Status CheckArguments(std::string_view client_id, std::string_view redirect_uri, uint32_t max_redirect_uri_bytes) {
+  RETURN_IF_ERROR(CheckClientId(client_id));
+  if (redirect_uri.empty()) return absl::InvalidArgumentError("redirect_uri is required");
+  if (redirect_uri.size() > max_redirect_uri_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("redirect_uri is longer than ", max_redirect_uri_bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 // NotFound stays NotFound (the authorization server answers invalid_client); any other store error becomes
 // Unavailable, its details for the operator's log only.
 absl::Status ReadFailed(std::string_view client_id, const absl::Status& status) {
@@ -45,24 +54,6 @@ absl::Status ReadFailed(std::string_view client_id, const absl::Status& status) 
 
 bool RecordsUse(ResolveClientRequest::Purpose purpose) {
   return purpose == ResolveClientRequest::PURPOSE_AUTHORIZE || purpose == ResolveClientRequest::PURPOSE_TOKEN;
-}
-
-// The consent-screen facts of directory.proto: the distinct lower-cased hosts in registration order, and whether
-// every redirect URI is on a loopback host.
-void AddRedirectFacts(const google::protobuf::RepeatedPtrField<std::string>& uris, ResolvedClient& resolved) {
-  bool all_loopback = !uris.empty();
-  for (const std::string& uri : uris) {
-    const absl::StatusOr<Uri> parsed = ParseUri(uri);
-    if (!parsed.ok() || parsed->host.empty()) {
-      all_loopback = false;
-      continue;
-    }
-    all_loopback = all_loopback && IsLoopbackHost(parsed->host);
-    std::string host = absl::AsciiStrToLower(parsed->host);
-    const auto& hosts = resolved.redirect_hosts();
-    if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) resolved.add_redirect_hosts(std::move(host));
-  }
-  resolved.set_loopback_redirects_only(all_loopback);
 }
 
 std::string_view StatusOutcome(const absl::Status& status) {
@@ -99,24 +90,47 @@ ClientDirectory::ClientDirectory(storage::ClientStore* store, const common::Cloc
                                  Options options)
     : store_(store), clock_(clock), last_use_(last_use), options_(options) {}
 
-absl::StatusOr<ResolvedClient> ClientDirectory::Resolve(std::string_view client_id,
-                                                        ResolveClientRequest::Purpose purpose) {
-  absl::StatusOr<ResolvedClient> resolved = ResolveUncounted(client_id, purpose);
-  Count(kResolveClient, !resolved.ok()                                    ? StatusOutcome(resolved.status())
-                        : resolved->state() == StoredClient::STATE_ACTIVE ? "active"
-                                                                          : "disabled");
-  return resolved;
+bool ClientDirectory::IsMetadataDocument(std::string_view client_id) const {
+  return options_.cimd != nullptr && options_.cimd->Handles(client_id);
 }
 
-absl::StatusOr<CheckRedirectUriResponse> ClientDirectory::CheckRedirectUri(std::string_view client_id,
-                                                                           std::string_view redirect_uri) const {
-  absl::StatusOr<CheckRedirectUriResponse> answer = CheckRedirectUriUncounted(client_id, redirect_uri);
-  Count(kCheckRedirectUri, answer.ok() ? ReasonOutcome(answer->reason()) : StatusOutcome(answer.status()));
-  return answer;
+void ClientDirectory::Resolve(std::string_view client_id, ResolveClientRequest::Purpose purpose,
+                              Done<ResolvedClient> done) {
+  if (absl::Status valid = CheckClientId(client_id); valid.ok() && IsMetadataDocument(client_id)) {
+    options_.cimd->Resolve(client_id, [this, done = std::move(done)](absl::StatusOr<ResolvedClient> answer) mutable {
+      CountResolve(answer);
+      std::move(done)(std::move(answer));
+    });
+    return;
+  }
+  absl::StatusOr<ResolvedClient> answer = ResolveRegistered(client_id, purpose);
+  CountResolve(answer);
+  std::move(done)(std::move(answer));
 }
 
-absl::StatusOr<ResolvedClient> ClientDirectory::ResolveUncounted(std::string_view client_id,
-                                                                 ResolveClientRequest::Purpose purpose) {
+void ClientDirectory::CheckRedirectUri(std::string_view client_id, std::string_view redirect_uri,
+                                       Done<CheckRedirectUriResponse> done) const {
+  if (absl::Status valid = CheckArguments(client_id, redirect_uri, options_.max_redirect_uri_bytes);
+      valid.ok() && IsMetadataDocument(client_id)) {
+    options_.cimd->Resolve(client_id, [this, redirect_uri = std::string(redirect_uri),
+                                       done = std::move(done)](absl::StatusOr<ResolvedClient> client) mutable {
+      absl::StatusOr<CheckRedirectUriResponse> answer =
+          client.ok() ? absl::StatusOr<CheckRedirectUriResponse>(MatchRedirectUri(
+                            client->metadata().redirect_uris().values(), client->metadata().application_type(),
+                            redirect_uri))
+                      : client.status();
+      CountCheck(answer);
+      std::move(done)(std::move(answer));
+    });
+    return;
+  }
+  absl::StatusOr<CheckRedirectUriResponse> answer = CheckRegisteredRedirectUri(client_id, redirect_uri);
+  CountCheck(answer);
+  std::move(done)(std::move(answer));
+}
+
+absl::StatusOr<ResolvedClient> ClientDirectory::ResolveRegistered(std::string_view client_id,
+                                                                  ResolveClientRequest::Purpose purpose) {
   RETURN_IF_ERROR(CheckClientId(client_id));
   absl::StatusOr<StoredClient> stored = store_->Get(client_id);
   if (!stored.ok()) return ReadFailed(client_id, stored.status());
@@ -145,26 +159,31 @@ absl::StatusOr<ResolvedClient> ClientDirectory::ResolveUncounted(std::string_vie
   const bool has_secret = !stored->client_secret_digest().empty();
   resolved.set_has_client_secret(has_secret);
   resolved.set_client_secret_expires_at(has_secret ? stored->client_secret_expires_at() : 0);
-  AddRedirectFacts(resolved.metadata().redirect_uris().values(), resolved);
+  SetRedirectFacts(resolved.metadata().redirect_uris().values(), resolved);
   resolved.set_version(stored->version());
   return resolved;
 }
 
-absl::StatusOr<CheckRedirectUriResponse> ClientDirectory::CheckRedirectUriUncounted(
+absl::StatusOr<CheckRedirectUriResponse> ClientDirectory::CheckRegisteredRedirectUri(
     std::string_view client_id, std::string_view redirect_uri) const {
-  RETURN_IF_ERROR(CheckClientId(client_id));
-  if (redirect_uri.empty()) return absl::InvalidArgumentError("redirect_uri is required");
-  if (redirect_uri.size() > options_.max_redirect_uri_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("redirect_uri is longer than ", options_.max_redirect_uri_bytes, " bytes"));
-  }
+  RETURN_IF_ERROR(CheckArguments(client_id, redirect_uri, options_.max_redirect_uri_bytes));
   absl::StatusOr<StoredClient> stored = store_->Get(client_id);
   if (!stored.ok()) return ReadFailed(client_id, stored.status());
   return MatchClientRedirectUri(*stored, redirect_uri);
 }
 
-void ClientDirectory::Count(std::string_view method, std::string_view outcome) const {
-  if (options_.metrics != nullptr) options_.metrics->directory_calls.WithLabels({method, outcome}).Increment();
+void ClientDirectory::CountResolve(const absl::StatusOr<ResolvedClient>& answer) const {
+  if (options_.metrics == nullptr) return;
+  const std::string_view outcome = !answer.ok()                                    ? StatusOutcome(answer.status())
+                                   : answer->state() == StoredClient::STATE_ACTIVE ? "active"
+                                                                                   : "disabled";
+  options_.metrics->directory_calls.WithLabels({kResolveClient, outcome}).Increment();
+}
+
+void ClientDirectory::CountCheck(const absl::StatusOr<CheckRedirectUriResponse>& answer) const {
+  if (options_.metrics == nullptr) return;
+  const std::string_view outcome = answer.ok() ? ReasonOutcome(answer->reason()) : StatusOutcome(answer.status());
+  options_.metrics->directory_calls.WithLabels({kCheckRedirectUri, outcome}).Increment();
 }
 
 }  // namespace clientreg::server

@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <string_view>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "clientreg/v1/directory.pb.h"
 #include "common/clock.h"
+#include "server/cimd_resolver.h"
 #include "server/last_use_recorder.h"
 #include "server/rpc_metrics.h"
 #include "storage/client_store.h"
@@ -16,12 +18,15 @@
 namespace clientreg::server {
 
 // What an authorization server asks about a client on /authorize and /token (the ClientDirectory RPCs), free of
-// transport. Each call is one store read (two for a ResolveClient that records nothing) and no write: last use goes
-// to the LastUseRecorder. Thread-safe.
+// transport. A registered client is one store read (two for a ResolveClient that records nothing) and no write:
+// last use goes to the LastUseRecorder; it is answered on the calling thread. With a CimdResolver, a client_id it
+// handles (an https URL) is resolved from its metadata document instead: from the cache on the calling thread, else
+// from a fetch thread. Thread-safe.
 //
 // Errors: InvalidArgument for an empty client_id or one over kMaxClientIdBytes, and for an empty redirect_uri or
 // one over Options::max_redirect_uri_bytes; NotFound for a client that does not exist (never registered, deleted,
-// or reaped); Unavailable when the store cannot be read (the store's own error goes to the log only).
+// or reaped) or a metadata document that does not resolve (the message says why); Unavailable when the store cannot
+// be read (the store's own error goes to the log only) or the CimdResolver's fetch limits refuse.
 class ClientDirectory {
  public:
   struct Options {
@@ -30,7 +35,12 @@ class ClientDirectory {
     uint32_t max_redirect_uri_bytes = 2048;
     // Counts each call in directory_calls when set; must outlive the directory.
     ServerMetrics* metrics = nullptr;
+    // Resolves Client ID Metadata Document client_ids when set (config cimd.enabled); must outlive the directory.
+    CimdResolver* cimd = nullptr;
   };
+
+  template <typename T>
+  using Done = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
 
   // Issued client ids are 22 characters; this bounds what a caller can make the server look up and log.
   static constexpr std::size_t kMaxClientIdBytes = 1024;
@@ -45,22 +55,28 @@ class ClientDirectory {
   //
   // PURPOSE_AUTHORIZE and PURPOSE_TOKEN record a use of an active client at the clock's now, and last_used_at is
   // then that use; any other purpose (unspecified, other, or a value this server does not know) records nothing,
-  // and last_used_at is the latest of the store's time and the recorder's pending one.
-  [[nodiscard]] absl::StatusOr<clientreg::v1::ResolvedClient> Resolve(
-      std::string_view client_id, clientreg::v1::ResolveClientRequest::Purpose purpose);
+  // and last_used_at is the latest of the store's time and the recorder's pending one. A metadata document client
+  // is stored nowhere, so it records no use and has no last_used_at.
+  //
+  // Calls `done` once: on this thread, or on a CIMD fetch thread.
+  void Resolve(std::string_view client_id, clientreg::v1::ResolveClientRequest::Purpose purpose,
+               Done<clientreg::v1::ResolvedClient> done);
 
-  // Whether `redirect_uri` may be used with the client: MatchClientRedirectUri (server/redirect_match.h). A refusal
-  // is an OK answer with allowed false.
-  [[nodiscard]] absl::StatusOr<clientreg::v1::CheckRedirectUriResponse> CheckRedirectUri(
-      std::string_view client_id, std::string_view redirect_uri) const;
+  // Whether `redirect_uri` may be used with the client: MatchClientRedirectUri (server/redirect_match.h), or for a
+  // metadata document client MatchRedirectUri on the document's redirect_uris. A refusal is an OK answer with
+  // allowed false. Calls `done` once, as Resolve does.
+  void CheckRedirectUri(std::string_view client_id, std::string_view redirect_uri,
+                        Done<clientreg::v1::CheckRedirectUriResponse> done) const;
 
  private:
-  absl::StatusOr<clientreg::v1::ResolvedClient> ResolveUncounted(std::string_view client_id,
-                                                                 clientreg::v1::ResolveClientRequest::Purpose purpose);
-  absl::StatusOr<clientreg::v1::CheckRedirectUriResponse> CheckRedirectUriUncounted(
+  absl::StatusOr<clientreg::v1::ResolvedClient> ResolveRegistered(
+      std::string_view client_id, clientreg::v1::ResolveClientRequest::Purpose purpose);
+  absl::StatusOr<clientreg::v1::CheckRedirectUriResponse> CheckRegisteredRedirectUri(
       std::string_view client_id, std::string_view redirect_uri) const;
-  // Counts one call, if there are metrics.
-  void Count(std::string_view method, std::string_view outcome) const;
+  bool IsMetadataDocument(std::string_view client_id) const;
+  // Counts one answer, if there are metrics.
+  void CountResolve(const absl::StatusOr<clientreg::v1::ResolvedClient>& answer) const;
+  void CountCheck(const absl::StatusOr<clientreg::v1::CheckRedirectUriResponse>& answer) const;
 
   storage::ClientStore* const store_;
   const common::Clock* const clock_;

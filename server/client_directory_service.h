@@ -10,9 +10,10 @@ namespace clientreg::server {
 // The gRPC face of the ClientDirectory, for callers the CallerAuthorizer allows ClientDirectory (UNAUTHENTICATED,
 // PERMISSION_DENIED otherwise): statuses as ClientDirectory describes them, converted by ToGrpcStatus.
 //
-// Callback API, answered inline on the thread that read the call, like AuthenticateClient: both methods are one or
-// two cached reads and a little CPU on the authorization server's hot path, less work than handing the call to a
-// handler thread would cost.
+// Callback API, answered inline on the thread that read the call, like AuthenticateClient, for a registered client
+// or a cached metadata document: one or two cached reads and a little CPU on the authorization server's hot path,
+// less work than handing the call to a handler thread would cost. A metadata document that must be fetched is
+// answered from the CIMD fetch thread when the fetch ends; no gRPC thread waits for it.
 class ClientDirectoryService final : public clientreg::v1::ClientDirectory::CallbackService {
  public:
   // `directory` and `callers` must outlive the service.

@@ -1,11 +1,13 @@
 #include "server/redirect_match.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -105,5 +107,23 @@ CheckRedirectUriResponse MatchClientRedirectUri(const clientreg::v1::StoredClien
   }
   return MatchRedirectUri(client.metadata().redirect_uris().values(), client.metadata().application_type(), candidate);
 }
+
+void SetRedirectFacts(const google::protobuf::RepeatedPtrField<std::string>& uris,
+                      clientreg::v1::ResolvedClient& resolved) {
+  bool all_loopback = !uris.empty();
+  for (const std::string& uri : uris) {
+    const absl::StatusOr<Uri> parsed = ParseUri(uri);
+    if (!parsed.ok() || parsed->host.empty()) {
+      all_loopback = false;
+      continue;
+    }
+    all_loopback = all_loopback && IsLoopbackHost(parsed->host);
+    std::string host = absl::AsciiStrToLower(parsed->host);
+    const auto& hosts = resolved.redirect_hosts();
+    if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) resolved.add_redirect_hosts(std::move(host));
+  }
+  resolved.set_loopback_redirects_only(all_loopback);
+}
+
 
 }  // namespace clientreg::server

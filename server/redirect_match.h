@@ -39,6 +39,12 @@ clientreg::v1::CheckRedirectUriResponse MatchRedirectUri(
 clientreg::v1::CheckRedirectUriResponse MatchClientRedirectUri(const clientreg::v1::StoredClient& client,
                                                                std::string_view candidate);
 
+// The consent-screen facts of directory.proto's ResolvedClient, from the client's redirect URIs: the distinct hosts,
+// lower-cased, in registration order (a URI without a host adds none), and whether every URI (at least one) is on a
+// loopback host (server/uri.h IsLoopbackHost).
+void SetRedirectFacts(const google::protobuf::RepeatedPtrField<std::string>& uris,
+                      clientreg::v1::ResolvedClient& resolved);
+
 }  // namespace clientreg::server
 
 #endif  // CLIENTREG_SERVER_REDIRECT_MATCH_H_

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "common/build_info.h"
 #include "common/logging.h"
 #include "common/ops_endpoints.h"
@@ -148,6 +151,30 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   ClientDirectory::Options directory_options;
   directory_options.max_redirect_uri_bytes = config.limits().max_redirect_uri_bytes();
   directory_options.metrics = app->server_metrics_.get();
+  if (config.cimd().enabled()) {
+    if (config.cimd().insecure_allow_loopback_http()) {
+      common::Log(common::LogLevel::kWarning, "cimd_insecure_loopback_http",
+                  {{"detail", "cimd.insecure_allow_loopback_http is on: http client_ids on 127.0.0.1 and localhost "
+                              "resolve from loopback. For local testing only."}});
+    }
+    app->cimd_metrics_ = std::make_unique<CimdResolver::Metrics>(app->metrics_);
+    app->cimd_validator_ = std::make_unique<MetadataValidator>(config.limits(), config.registration());
+    ASSIGN_OR_RETURN(app->cimd_resolver_,
+                     CimdResolver::Create(config.cimd(), dependencies.cimd_fetcher_options.value_or(
+                                                             CimdFetcherOptions(config.cimd())),
+                                          app->cimd_validator_.get(), clock, app->cimd_metrics_.get()));
+    app->metrics_.AddCallbackGauge(
+        "clientreg_cimd_cache_entries", "Client ID Metadata Documents held in the cache.", {},
+        [resolver = app->cimd_resolver_.get()] {
+          return std::vector<common::Sample>{{{}, static_cast<double>(resolver->cached_entries())}};
+        });
+    app->metrics_.AddCallbackGauge(
+        "clientreg_cimd_cache_bytes", "Bytes of the Client ID Metadata Document cache.", {},
+        [resolver = app->cimd_resolver_.get()] {
+          return std::vector<common::Sample>{{{}, static_cast<double>(resolver->cached_bytes())}};
+        });
+    directory_options.cimd = app->cimd_resolver_.get();
+  }
   app->directory_ =
       std::make_unique<ClientDirectory>(app->store_.get(), clock, app->last_use_.get(), directory_options);
   app->directory_service_ = std::make_unique<ClientDirectoryService>(app->directory_.get(), app->callers_.get());
@@ -265,8 +292,21 @@ void ServerApp::Shutdown(std::chrono::milliseconds grace) {
   // Readiness first, so that load balancers and gateways stop sending before the listener closes.
   if (health_ != nullptr) health_->SetDraining();
   if (server_ != nullptr) {
-    server_->Shutdown(std::chrono::system_clock::now() + grace);
+    const auto deadline = std::chrono::system_clock::now() + grace;
+    // A ResolveClient waiting for a metadata document fetch is a call in flight: it gets the grace, then the
+    // resolver stops and answers it UNAVAILABLE, since the server's shutdown waits for every callback call.
+    absl::Notification drained;
+    std::thread cimd_stopper;
+    if (cimd_resolver_ != nullptr) {
+      cimd_stopper = std::thread([this, &drained, deadline] {
+        drained.WaitForNotificationWithDeadline(absl::FromChrono(deadline));
+        cimd_resolver_->Stop();
+      });
+    }
+    server_->Shutdown(deadline);
     server_->Wait();
+    drained.Notify();
+    if (cimd_stopper.joinable()) cimd_stopper.join();
   }
   if (health_ != nullptr) health_->Stop();
   // No call can record a use any more: the last batch goes to the store while it is still open.

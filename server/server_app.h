@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "clientreg/config/v1/config.pb.h"
@@ -17,6 +18,7 @@
 #include "server/client_authenticator.h"
 #include "server/client_directory.h"
 #include "server/client_directory_service.h"
+#include "server/cimd_resolver.h"
 #include "server/client_reaper.h"
 #include "server/health_monitor.h"
 #include "server/initial_access_tokens.h"
@@ -40,6 +42,8 @@ class ServerApp {
     const common::Clock* clock = nullptr;
     // Default: the RocksDB store under `<data_dir>/clients`.
     std::unique_ptr<storage::ClientStore> store;
+    // Default: CimdFetcherOptions(config.cimd()). Tests inject a resolver and address policy here.
+    std::optional<fetch::FetcherOptions> cimd_fetcher_options;
   };
 
   // Creates the data dir if needed, loads or creates the server key, opens the store, and starts serving gRPC.
@@ -88,7 +92,11 @@ class ServerApp {
   std::unique_ptr<LastUseRecorder> last_use_;
   std::unique_ptr<ClientAuthenticator> authenticator_;
   std::unique_ptr<AuthenticationService> authentication_service_;
+  std::unique_ptr<CimdResolver::Metrics> cimd_metrics_;
+  std::unique_ptr<MetadataValidator> cimd_validator_;
   std::unique_ptr<ClientDirectory> directory_;
+  // After directory_, so destroyed before it: its last answers count in the directory's metrics.
+  std::unique_ptr<CimdResolver> cimd_resolver_;
   std::unique_ptr<ClientDirectoryService> directory_service_;
   std::unique_ptr<ClientAdmin> client_admin_;
   std::unique_ptr<ClientReaper> reaper_;

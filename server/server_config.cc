@@ -17,6 +17,7 @@
 #include "common/proto_file.h"
 #include "common/status_macros.h"
 #include "common/tls_files.h"
+#include "server/cimd_host_policy.h"
 #include "server/initial_access_tokens.h"
 #include "server/rate_limiter.h"
 #include "server/registration_policy.h"
@@ -51,6 +52,22 @@ clientreg::config::v1::ServerConfig DefaultServerConfig() {
   lifecycle.set_reap_idle_after_seconds(0);
   lifecycle.set_reap_interval_seconds(60);
   lifecycle.set_reap_batch_size(100);
+  clientreg::config::v1::CimdConfig& cimd = *config.mutable_cimd();
+  cimd.set_enabled(false);
+  cimd.set_max_document_bytes(5120);
+  cimd.set_allow_query(false);
+  cimd.set_cache_min_lifetime_seconds(300);
+  cimd.set_cache_max_lifetime_seconds(86400);
+  cimd.set_failure_backoff_seconds(30);
+  cimd.set_insecure_allow_loopback_http(false);
+  cimd.set_connect_timeout_ms(2000);
+  cimd.set_fetch_timeout_ms(5000);
+  cimd.set_cache_max_entries(10000);
+  cimd.set_cache_max_bytes(16 << 20);
+  cimd.set_max_concurrent_fetches(16);
+  cimd.set_max_fetches_per_host(2);
+  cimd.mutable_fetch_rate()->set_burst(60);
+  cimd.mutable_fetch_rate()->set_refill_per_minute(600);
   // Unset discovery endpoints derive from the issuer (AuthorizationEndpoint() and the others below).
   clientreg::config::v1::DiscoveryConfig& discovery = *config.mutable_discovery();
   discovery.mutable_subject_types_supported()->Add(std::string("public"));
@@ -172,6 +189,28 @@ absl::Status ValidateListenerSecurity(const clientreg::config::v1::ServerConfig&
   return absl::OkStatus();
 }
 
+absl::Status ValidateCimd(const clientreg::config::v1::CimdConfig& cimd) {
+  if (cimd.max_document_bytes() == 0 || cimd.max_document_bytes() > 65536) {
+    return absl::InvalidArgumentError("cimd.max_document_bytes must be 1 to 65536");
+  }
+  if (cimd.cache_min_lifetime_seconds() > cimd.cache_max_lifetime_seconds()) {
+    return absl::InvalidArgumentError("cimd.cache_min_lifetime_seconds must not exceed cimd.cache_max_lifetime_seconds");
+  }
+  if (cimd.connect_timeout_ms() == 0 || cimd.fetch_timeout_ms() == 0 || cimd.fetch_timeout_ms() > 60000) {
+    return absl::InvalidArgumentError("cimd.connect_timeout_ms must be positive and cimd.fetch_timeout_ms 1 to 60000");
+  }
+  if (cimd.cache_max_entries() == 0 || cimd.cache_max_bytes() == 0) {
+    return absl::InvalidArgumentError("cimd.cache_max_entries and cimd.cache_max_bytes must be positive");
+  }
+  if (cimd.max_concurrent_fetches() == 0 || cimd.max_concurrent_fetches() > 256) {
+    return absl::InvalidArgumentError("cimd.max_concurrent_fetches must be 1 to 256");
+  }
+  if (cimd.max_fetches_per_host() == 0) return absl::InvalidArgumentError("cimd.max_fetches_per_host must be positive");
+  if (!cimd.ca_file().empty()) RETURN_IF_ERROR(common::CheckPemCertificatesFile("cimd.ca_file", cimd.ca_file()));
+  // The host patterns are checked where they are compiled, so --check-config and a start agree.
+  return CimdHostPolicy::Create(cimd.allowed_hosts(), cimd.denied_hosts()).status();
+}
+
 absl::Status ValidateLifecycle(const clientreg::config::v1::LifecycleConfig& lifecycle) {
   if (lifecycle.reap_never_used_after_seconds() < 0) {
     return absl::InvalidArgumentError("lifecycle.reap_never_used_after_seconds must not be negative (0: off)");
@@ -231,6 +270,7 @@ absl::Status ValidateServerConfig(const clientreg::config::v1::ServerConfig& con
   RETURN_IF_ERROR(ValidateRateLimits(config.rate_limits()));
   RETURN_IF_ERROR(ValidateInitialAccessTokensConfig(config.initial_access_tokens()));
   RETURN_IF_ERROR(ValidateLifecycle(config.lifecycle()));
+  RETURN_IF_ERROR(ValidateCimd(config.cimd()));
   return ValidateRegistrationPolicy(config.registration());
 }
 

@@ -37,6 +37,8 @@ clientreg::v1::ServerMetadata BuildServerMetadata(const clientreg::config::v1::S
   *metadata.mutable_scopes_supported() = policy.scope_allowlist();
   *metadata.mutable_subject_types_supported() = discovery.subject_types_supported();
   *metadata.mutable_id_token_signing_alg_values_supported() = discovery.id_token_signing_alg_values_supported();
+  // CIMD §5: only when https client_ids really resolve.
+  metadata.set_client_id_metadata_document_supported(config.cimd().enabled());
   return metadata;
 }
 

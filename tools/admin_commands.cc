@@ -92,11 +92,13 @@ Commands:
       Shows the client as an authorization server resolves it (ClientDirectory.ResolveClient): its effective
       metadata, state, the redirect hosts a consent screen shows and whether every redirect URI is a loopback one.
       Records no use. An unknown, deleted or reaped client is not found (exit 1), which an authorization server
-      answers with invalid_client.
+      answers with invalid_client. With cimd.enabled, an https CLIENT_ID is a Client ID Metadata Document: the
+      server fetches it (or takes it from its cache) and shows what it resolved to, or why it does not resolve.
   check-redirect CLIENT_ID URI
       Says whether URI may be the redirect_uri of the client's authorization requests
       (ClientDirectory.CheckRedirectUri): identical to a registered URI, or for a native client a registered
       loopback URI on another port. Prints allowed yes or no, the reason and the URI matched; exits 0 either way.
+      An https CLIENT_ID is checked against its metadata document's redirect_uris, as for resolve.
   reap [--dry-run] [--limit=N]
       Runs one pass of the server's reaper now: deletes the dynamically registered clients that its lifecycle
       rules (ServerConfig.lifecycle) find unused, at most N (default 100, capped by the server's page size),
@@ -455,6 +457,8 @@ std::string OriginName(StoredClient::Origin origin) {
       return "dynamic";
     case StoredClient::ORIGIN_ADMIN:
       return "admin";
+    case StoredClient::ORIGIN_METADATA_DOCUMENT:
+      return "metadata_document";
     case StoredClient::ORIGIN_UNSPECIFIED:
       return "unspecified";
     default:
@@ -733,9 +737,15 @@ absl::Status RunResolve(const Invocation& invocation, clientreg::v1::ClientDirec
   KeyValueBlock block;
   AddIdentity(block, resolved.client_id(), resolved.metadata(), resolved.state(), resolved.origin(),
               resolved.has_client_secret(), resolved.client_secret_expires_at());
-  block.Add("created", FormatUnixTime(resolved.client_id_issued_at()));
-  block.Add("last_used", TimeOrNever(resolved.last_used_at()));
-  block.Add("version", absl::StrCat(resolved.version()));
+  if (resolved.origin() == StoredClient::ORIGIN_METADATA_DOCUMENT) {
+    // Nothing is stored for it: what there is to say is when the server fetched the document and how long it keeps it.
+    block.Add("fetched", FormatUnixTime(resolved.metadata_fetched_at()));
+    block.Add("cached_until", FormatUnixTime(resolved.metadata_expires_at()));
+  } else {
+    block.Add("created", FormatUnixTime(resolved.client_id_issued_at()));
+    block.Add("last_used", TimeOrNever(resolved.last_used_at()));
+    block.Add("version", absl::StrCat(resolved.version()));
+  }
   AddMetadata(block, resolved.metadata());
   block.AddList("redirect_hosts", resolved.redirect_hosts());
   block.Add("loopback_redirects_only", resolved.loopback_redirects_only() ? "yes" : "no");

@@ -127,6 +127,35 @@ TEST_F(ServerConfigTest, LifecycleIsOffByDefaultAndCheckedWhenSet) {
   }
 }
 
+TEST_F(ServerConfigTest, CimdIsOffByDefaultAndCheckedWhenSet) {
+  ASSERT_OK_AND_ASSIGN(const auto defaults, LoadServerConfig(""));
+  const clientreg::config::v1::CimdConfig& cimd = defaults.cimd();
+  EXPECT_FALSE(cimd.enabled());
+  EXPECT_EQ(cimd.max_document_bytes(), 5120u);
+  EXPECT_FALSE(cimd.allow_query());
+  EXPECT_EQ(cimd.cache_min_lifetime_seconds(), 300u);
+  EXPECT_EQ(cimd.cache_max_lifetime_seconds(), 86400u);
+  EXPECT_EQ(cimd.failure_backoff_seconds(), 30u);
+  EXPECT_FALSE(cimd.insecure_allow_loopback_http());
+  EXPECT_EQ(cimd.fetch_rate().burst(), 60u);
+
+  ASSERT_OK_AND_ASSIGN(const auto on, LoadServerConfig(Write("cimd.textproto", R"(
+    cimd { enabled: true allowed_hosts: "claude.ai" allowed_hosts: "*.example.com" denied_hosts: "bad.example.com" })")));
+  EXPECT_TRUE(on.cimd().enabled());
+  EXPECT_EQ(on.cimd().max_document_bytes(), 5120u);  // untouched default
+
+  for (const char* bad :
+       {"cimd { max_document_bytes: 0 }", "cimd { max_document_bytes: 65537 }",
+        "cimd { cache_min_lifetime_seconds: 600 cache_max_lifetime_seconds: 60 }", "cimd { fetch_timeout_ms: 0 }",
+        "cimd { connect_timeout_ms: 0 }", "cimd { cache_max_entries: 0 }", "cimd { max_concurrent_fetches: 0 }",
+        "cimd { max_fetches_per_host: 0 }", "cimd { allowed_hosts: \"*\" }", "cimd { denied_hosts: \"\" }",
+        "cimd { ca_file: \"/nonexistent/ca.pem\" }"}) {
+    const auto config = LoadServerConfig(Write("bad.textproto", bad));
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(std::string(config.status().message()).find("cimd."), std::string::npos) << config.status();
+  }
+}
+
 // The gRPC listener's TLS and its callers: each rule names its field, and files are read (a wrong path fails
 // --check-config, not the first handshake).
 class ServerSecurityConfigTest : public ServerConfigTest {
