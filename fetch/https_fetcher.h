@@ -49,9 +49,9 @@ struct FetchResult {
   FetchOutcome outcome = FetchOutcome::kNetworkError;
   // For logs, one sentence: what went wrong (status code, address block, curl's error); never the body.
   std::string detail;
-  int http_status = 0;           // 0 when no answer came
-  absl::Duration elapsed;        // from the call to the end
-  FetchedDocument document;      // meaningful only for kOk
+  int http_status = 0;       // 0 when no answer came
+  absl::Duration elapsed;    // from the call to the end
+  FetchedDocument document;  // meaningful only for kOk
 };
 
 // Resolves a host name to its addresses. The default uses getaddrinfo; tests inject their own.
