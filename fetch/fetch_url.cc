@@ -44,6 +44,12 @@ absl::StatusOr<FetchUrl> ParseFetchUrl(std::string_view url, bool allow_loopback
     return Invalid(absl::StrCat("the URL does not parse (", curl_url_strerror(code), ")"));
   }
   const std::string scheme = absl::AsciiStrToLower(Part(handle.get(), CURLUPART_SCHEME).value_or(""));
+  // libcurl's parser forgives "https:///host" and "https:/host"; an absolute URL has exactly "scheme://authority".
+  const std::size_t authority = scheme.size() + 3;
+  if (text.size() <= authority || text.compare(scheme.size(), 3, "://") != 0 || text[authority] == '/' ||
+      text[authority] == '\\') {
+    return Invalid("the URL is not of the form scheme://host/...");
+  }
   if (Part(handle.get(), CURLUPART_USER) || Part(handle.get(), CURLUPART_PASSWORD) ||
       Part(handle.get(), CURLUPART_OPTIONS)) {
     return Invalid("the URL carries userinfo");
