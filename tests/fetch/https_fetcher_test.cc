@@ -12,6 +12,7 @@
 #include "common/special_use_address.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
+#include "tests/support/concurrently.h"
 #include "tests/support/test_files.h"
 #include "tests/support/test_https_server.h"
 #include "tests/support/test_pki.h"
@@ -118,6 +119,17 @@ class HttpsFetcherTest : public ::testing::Test {
     return options;
   }
 
+  // A server presenting `leaf` is reached (one connection) but the handshake fails, so no request is sent.
+  void ExpectHandshakeRefused(const TestCertificate& leaf) const {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestHttpsServer> server,
+                         TestHttpsServer::Start({leaf.chain_file, leaf.private_key_file}));
+    const FetchResult result =
+        HttpsFetcher(Options()).Fetch("https://client.example:" + std::to_string(server->port()) + "/");
+    EXPECT_EQ(result.outcome, FetchOutcome::kTlsFailed) << result.detail;
+    EXPECT_EQ(server->connections(), 1);
+    EXPECT_EQ(server->requests(), 0);
+  }
+
   std::string Url(const std::string& path = "/", const std::string& host = "client.example") const {
     return "https://" + host + ":" + std::to_string(server_->port()) + path;
   }
@@ -176,6 +188,16 @@ TEST_F(HttpsFetcherTest, RefusesNonJsonContentType) {
   EXPECT_EQ(result.http_status, 200);
   EXPECT_NE(result.detail.find("text/html"), std::string::npos) << result.detail;
   EXPECT_EQ(result.detail.find("<html>"), std::string::npos) << "the body must not reach the detail";
+}
+
+TEST_F(HttpsFetcherTest, RefusesAnEncodedBody) {
+  // The fetcher asks for no encoding; a gzip body would pass the cap compressed and be no JSON to the caller.
+  TestHttpResponse response = Json("{}");
+  response.headers.emplace_back("Content-Encoding", "gzip");
+  server_->SetResponse(response);
+  const FetchResult result = HttpsFetcher(Options()).Fetch(Url());
+  EXPECT_EQ(result.outcome, FetchOutcome::kNotJson) << result.detail;
+  EXPECT_NE(result.detail.find("gzip"), std::string::npos) << result.detail;
 }
 
 TEST_F(HttpsFetcherTest, ReportsStatusOtherThan200) {
@@ -294,28 +316,12 @@ TEST_F(HttpsFetcherTest, RefusesCertificateFromAnotherCa) {
   ASSERT_FALSE(other_dir.empty());
   ASSERT_OK_AND_ASSIGN(TestPki other, TestPki::Create(other_dir, "another CA"));
   ASSERT_OK_AND_ASSIGN(TestCertificate leaf, Issue(other, "client.example", "client"));
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestHttpsServer> server,
-                       TestHttpsServer::Start({leaf.chain_file, leaf.private_key_file}));
-
-  const FetchResult result =
-      HttpsFetcher(Options()).Fetch("https://client.example:" + std::to_string(server->port()) + "/");
-
-  EXPECT_EQ(result.outcome, FetchOutcome::kTlsFailed) << result.detail;
-  EXPECT_EQ(server->connections(), 1);
-  EXPECT_EQ(server->requests(), 0);
+  ExpectHandshakeRefused(leaf);
 }
 
 TEST_F(HttpsFetcherTest, RefusesCertificateForAnotherName) {
   ASSERT_OK_AND_ASSIGN(TestCertificate leaf, Issue(*pki_, "other.example", "other"));
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestHttpsServer> server,
-                       TestHttpsServer::Start({leaf.chain_file, leaf.private_key_file}));
-
-  const FetchResult result =
-      HttpsFetcher(Options()).Fetch("https://client.example:" + std::to_string(server->port()) + "/");
-
-  EXPECT_EQ(result.outcome, FetchOutcome::kTlsFailed) << result.detail;
-  EXPECT_EQ(server->connections(), 1);
-  EXPECT_EQ(server->requests(), 0);
+  ExpectHandshakeRefused(leaf);
 }
 
 TEST_F(HttpsFetcherTest, UnreadableCaFileFailsEveryFetch) {
@@ -488,6 +494,19 @@ TEST_F(HttpsFetcherTest, ChecksTheAddressAgainWhenTheSocketOpens) {
   EXPECT_NE(result.detail.find("refused on the second look"), std::string::npos) << result.detail;
   EXPECT_EQ(*policy_calls, 2);
   EXPECT_EQ(server_->connections(), 0);
+}
+
+TEST_F(HttpsFetcherTest, OneFetcherServesConcurrentFetches) {
+  const HttpsFetcher fetcher(Options());
+  std::atomic<int> fetched{0};
+  testing::RunConcurrently(8, [&](int i) {
+    const FetchResult result = fetcher.Fetch(Url("/" + std::to_string(i)));
+    EXPECT_EQ(result.outcome, FetchOutcome::kOk) << result.detail;
+    if (result.outcome == FetchOutcome::kOk) ++fetched;
+  });
+  EXPECT_EQ(fetched, 8);
+  EXPECT_EQ(server_->requests(), 8);
+  EXPECT_EQ(resolver_->calls(), 8);
 }
 
 TEST_F(HttpsFetcherTest, ReportsNamesThatDoNotResolve) {
