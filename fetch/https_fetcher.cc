@@ -245,6 +245,27 @@ bool Append(Slist& list, const std::string& line) {
   return true;
 }
 
+// A result without a document: any outcome but kOk, or kOk before its document is filled in.
+FetchResult ResultOf(FetchOutcome outcome, std::string detail) {
+  FetchResult result;
+  result.outcome = outcome;
+  result.detail = std::move(detail);
+  return result;
+}
+
+// How a transfer ended, before any document is attached.
+FetchResult Ending(Transfer& transfer, CURLcode code, const char* error_text) {
+  // A callback's reason says more than the write error its stop makes libcurl report.
+  if (transfer.stopped) return ResultOf(*transfer.stopped, std::move(transfer.stopped_detail));
+  if (code != CURLE_OK) {
+    return ResultOf(OutcomeOfCurlCode(code),
+                    absl::StrCat("libcurl: ", error_text[0] != '\0' ? error_text : curl_easy_strerror(code)));
+  }
+  if (!transfer.head_checked)
+    return ResultOf(FetchOutcome::kNetworkError, "the transfer ended without a response head");
+  return ResultOf(FetchOutcome::kOk, absl::StrCat("fetched ", transfer.body.size(), " bytes"));
+}
+
 long Milliseconds(absl::Duration duration) {
   return static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(duration)));
 }
@@ -261,7 +282,10 @@ struct HttpsFetcher::Impl {
   // Why ca_file could not be used; every fetch fails with it, as a fetch that trusted less than asked would.
   std::string ca_error;
 
-  void Run(const FetchUrl& target, const std::vector<common::IpAddress>& addresses, FetchResult& result) const;
+  // Fetch without the timing.
+  FetchResult Check(std::string_view url) const;
+  // The transfer itself, once the URL and its addresses have passed.
+  FetchResult Perform(const FetchUrl& target, const std::vector<common::IpAddress>& addresses) const;
 };
 
 HttpsFetcher::HttpsFetcher(FetcherOptions options) : impl_(std::make_unique<Impl>()) {
@@ -292,60 +316,46 @@ HttpsFetcher::~HttpsFetcher() = default;
 
 FetchResult HttpsFetcher::Fetch(std::string_view url) const {
   const auto start = std::chrono::steady_clock::now();
-  FetchResult result;
-  [&] {
-    if (const CURLcode init = GlobalInitResult(); init != CURLE_OK) {
-      result.outcome = FetchOutcome::kNetworkError;
-      result.detail = absl::StrCat("curl_global_init failed: ", curl_easy_strerror(init));
-      return;
-    }
-    absl::StatusOr<FetchUrl> target = ParseFetchUrl(url, impl_->options.allow_loopback_http);
-    if (!target.ok()) {
-      result.outcome = FetchOutcome::kInvalidUrl;
-      result.detail = ToStd(target.status().message());
-      return;
-    }
-    std::vector<common::IpAddress> addresses;
-    if (target->literal) {
-      addresses.push_back(*target->literal);
-    } else {
-      absl::StatusOr<std::vector<common::IpAddress>> resolved = impl_->resolver->Resolve(target->host);
-      if (!resolved.ok() || resolved->empty()) {
-        result.outcome = FetchOutcome::kResolveFailed;
-        result.detail = resolved.ok() ? "the name resolved to no address"
-                                      : absl::StrCat("the name did not resolve: ", ToStd(resolved.status().message()));
-        return;
-      }
-      addresses = *std::move(resolved);
-    }
-    for (const common::IpAddress& address : addresses) {
-      if (const std::optional<std::string> reason = Refusal(*target, impl_->policy, address)) {
-        result.outcome = FetchOutcome::kForbiddenAddress;
-        result.detail = absl::StrCat(target->literal ? "the URL's host is" : "the name resolves to",
-                                     " a special-use address (", *reason, "): ", address.ToString());
-        return;
-      }
-    }
-    if (!impl_->ca_error.empty()) {
-      result.outcome = FetchOutcome::kTlsFailed;
-      result.detail = impl_->ca_error;
-      return;
-    }
-    impl_->Run(*target, addresses, result);
-  }();
+  FetchResult result = impl_->Check(url);
   result.elapsed = absl::FromChrono(std::chrono::steady_clock::now() - start);
   return result;
 }
 
-void HttpsFetcher::Impl::Run(const FetchUrl& target, const std::vector<common::IpAddress>& addresses,
-                             FetchResult& result) const {
+FetchResult HttpsFetcher::Impl::Check(std::string_view url) const {
+  if (const CURLcode init = GlobalInitResult(); init != CURLE_OK) {
+    return ResultOf(FetchOutcome::kNetworkError, absl::StrCat("curl_global_init failed: ", curl_easy_strerror(init)));
+  }
+  absl::StatusOr<FetchUrl> target = ParseFetchUrl(url, options.allow_loopback_http);
+  if (!target.ok()) return ResultOf(FetchOutcome::kInvalidUrl, ToStd(target.status().message()));
+  std::vector<common::IpAddress> addresses;
+  if (target->literal) {
+    addresses.push_back(*target->literal);
+  } else {
+    absl::StatusOr<std::vector<common::IpAddress>> resolved = resolver->Resolve(target->host);
+    if (!resolved.ok()) {
+      return ResultOf(FetchOutcome::kResolveFailed,
+                      absl::StrCat("the name did not resolve: ", ToStd(resolved.status().message())));
+    }
+    if (resolved->empty()) return ResultOf(FetchOutcome::kResolveFailed, "the name resolved to no address");
+    addresses = *std::move(resolved);
+  }
+  for (const common::IpAddress& address : addresses) {
+    if (const std::optional<std::string> reason = Refusal(*target, policy, address)) {
+      return ResultOf(FetchOutcome::kForbiddenAddress,
+                      absl::StrCat(target->literal ? "the URL's host is" : "the name resolves to",
+                                   " a special-use address (", *reason, "): ", address.ToString()));
+    }
+  }
+  if (!ca_error.empty()) return ResultOf(FetchOutcome::kTlsFailed, ca_error);
+  return Perform(*target, addresses);
+}
+
+FetchResult HttpsFetcher::Impl::Perform(const FetchUrl& target, const std::vector<common::IpAddress>& addresses) const {
   const std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
   Slist headers;
   Slist resolve;
   if (easy == nullptr || !Append(headers, "Accept: application/json")) {
-    result.outcome = FetchOutcome::kNetworkError;
-    result.detail = "libcurl could not set up a transfer";
-    return;
+    return ResultOf(FetchOutcome::kNetworkError, "libcurl could not set up a transfer");
   }
   Transfer transfer;
   transfer.target = &target;
@@ -387,9 +397,7 @@ void HttpsFetcher::Impl::Run(const FetchUrl& target, const std::vector<common::I
       texts.push_back(address.is_v4() ? address.ToString() : absl::StrCat("[", address.ToString(), "]"));
     }
     if (!Append(resolve, absl::StrCat(target.host, ":", target.port, ":", absl::StrJoin(texts, ",")))) {
-      result.outcome = FetchOutcome::kNetworkError;
-      result.detail = "libcurl could not set up a transfer";
-      return;
+      return ResultOf(FetchOutcome::kNetworkError, "libcurl could not set up a transfer");
     }
     set.Set(CURLOPT_RESOLVE, resolve.get());
     set.Set(CURLOPT_RESOLVER_START_FUNCTION, &OnResolverStart);
@@ -402,43 +410,28 @@ void HttpsFetcher::Impl::Run(const FetchUrl& target, const std::vector<common::I
   set.Set(CURLOPT_WRITEFUNCTION, &OnBody);
   set.Set(CURLOPT_WRITEDATA, &transfer);
   if (set.code() != CURLE_OK) {
-    result.outcome = FetchOutcome::kNetworkError;
-    result.detail = absl::StrCat("libcurl refused an option: ", curl_easy_strerror(set.code()));
-    return;
+    return ResultOf(FetchOutcome::kNetworkError,
+                    absl::StrCat("libcurl refused an option: ", curl_easy_strerror(set.code())));
   }
 
   const CURLcode code = curl_easy_perform(easy.get());
+  FetchResult result = Ending(transfer, code, error_text);
   const ResponseHead& head = transfer.head_reader.head();
   if (transfer.head_checked) result.http_status = head.status;
-  if (transfer.stopped) {
-    result.outcome = *transfer.stopped;
-    result.detail = std::move(transfer.stopped_detail);
-    return;
-  }
-  if (code != CURLE_OK) {
-    result.outcome = OutcomeOfCurlCode(code);
-    result.detail = absl::StrCat("libcurl: ", error_text[0] != '\0' ? error_text : curl_easy_strerror(code));
-    return;
-  }
-  if (!transfer.head_checked) {
-    result.outcome = FetchOutcome::kNetworkError;
-    result.detail = "the transfer ended without a response head";
-    return;
-  }
+  if (result.outcome != FetchOutcome::kOk) return result;
   char* primary_ip = nullptr;
   if (curl_easy_getinfo(easy.get(), CURLINFO_PRIMARY_IP, &primary_ip) == CURLE_OK && primary_ip != nullptr) {
     if (absl::StatusOr<common::IpAddress> peer = common::ParseIpAddress(primary_ip); peer.ok()) {
       result.document.peer = *peer;
     }
   }
-  result.outcome = FetchOutcome::kOk;
-  result.detail = absl::StrCat("fetched ", transfer.body.size(), " bytes");
   result.document.body = std::move(transfer.body);
   result.document.content_type = head.content_type;
   result.document.cache_control = head.cache_control;
   result.document.expires = head.expires;
   result.document.date = head.date;
   result.document.age = head.age;
+  return result;
 }
 
 }  // namespace clientreg::fetch
