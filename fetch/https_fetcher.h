@@ -24,10 +24,11 @@ enum class FetchOutcome {
   kConnectFailed,     // no TCP connection could be made
   kTlsFailed,         // handshake or certificate verification failed
   kTimeout,           // the connect or the total timeout ran out
-  kTooLarge,          // Content-Length or the bytes read exceed max_body_bytes
+  kTooLarge,          // Content-Length or the bytes read exceed max_body_bytes, or the head exceeds 16 KiB
   kRedirect,          // a 3xx: never followed
   kHttpStatus,        // any other status than 200
-  kNotJson,           // a 200 whose Content-Type is not application/json or application/*+json
+  kNotJson,           // a 200 whose Content-Type is not application/json or application/*+json, or whose body
+                      // has a Content-Encoding (none is asked for)
   kNetworkError,      // the exchange broke off some other way
 };
 std::string_view FetchOutcomeName(FetchOutcome outcome);
@@ -36,7 +37,8 @@ std::string_view FetchOutcomeName(FetchOutcome outcome);
 struct FetchedDocument {
   std::string body;
   std::string content_type;
-  // Header values as received (empty if absent), for the caller's cache lifetime.
+  // Header values as received (empty if absent), for the caller's cache lifetime: the last occurrence of each, but
+  // every Cache-Control joined with ", ".
   std::string cache_control;
   std::string expires;
   std::string date;
@@ -49,9 +51,9 @@ struct FetchResult {
   FetchOutcome outcome = FetchOutcome::kNetworkError;
   // For logs, one sentence: what went wrong (status code, address block, curl's error); never the body.
   std::string detail;
-  int http_status = 0;           // 0 when no answer came
-  absl::Duration elapsed;        // from the call to the end
-  FetchedDocument document;      // meaningful only for kOk
+  int http_status = 0;       // 0 when no answer came
+  absl::Duration elapsed;    // from the call to the end
+  FetchedDocument document;  // meaningful only for kOk
 };
 
 // Resolves a host name to its addresses. The default uses getaddrinfo; tests inject their own.
@@ -70,7 +72,8 @@ struct FetcherOptions {
   std::size_t max_body_bytes = 5 * 1024;
   absl::Duration connect_timeout = absl::Seconds(2);
   absl::Duration total_timeout = absl::Seconds(5);
-  // A PEM bundle trusted in addition to the system store (tests); empty for the system store alone.
+  // A PEM bundle trusted in addition to the system store (tests); empty for the system store alone. Read once, by
+  // the constructor: if it cannot be read, every fetch fails with kTlsFailed.
   std::string ca_file;
   // Also allow http://127.0.0.1:PORT/... and http://localhost:PORT/... (loopback only, port required): local testing.
   bool allow_loopback_http = false;
