@@ -14,7 +14,7 @@ constexpr std::string_view kClientSecretExpiresAt = "client_secret_expires_at";
 constexpr std::string_view kExtraMembers[] = {kClientId, kClientSecret, kClientSecretExpiresAt};
 
 absl::Status Invalid(std::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("client_id metadata document ", why));
+  return absl::InvalidArgumentError(absl::StrCat("client_id metadata document ", std::string(why)));
 }
 
 // The parser's and validator's errors quote the offending value; the refusal keeps their code and field only.

@@ -22,9 +22,9 @@ namespace clientreg::server {
 // - then every member through `validator`, as a registration, so the same redirect and metadata policy holds.
 // INVALID_ARGUMENT otherwise, naming the member at fault and the OAuth error code, never a value from the document.
 [[nodiscard]] absl::StatusOr<clientreg::v1::ClientMetadata> ReadCimdDocument(std::string_view body,
-                                                                            std::string_view url,
-                                                                            common::JsonMapper& mapper,
-                                                                            const MetadataValidator& validator);
+                                                                             std::string_view url,
+                                                                             common::JsonMapper& mapper,
+                                                                             const MetadataValidator& validator);
 
 }  // namespace clientreg::server
 

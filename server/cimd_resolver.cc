@@ -21,7 +21,7 @@ constexpr std::size_t kQueuedPerThread = 4;
 
 absl::Status FetchRefusal(const fetch::FetchResult& result) {
   return absl::NotFoundError(absl::StrCat("client_id metadata document could not be fetched (",
-                                          fetch::FetchOutcomeName(result.outcome), "): ", result.detail));
+                                          std::string(fetch::FetchOutcomeName(result.outcome)), "): ", result.detail));
 }
 
 }  // namespace
@@ -59,8 +59,8 @@ absl::StatusOr<std::unique_ptr<CimdResolver>> CimdResolver::Create(const clientr
                                                                    const common::Clock* clock, Metrics* metrics) {
   absl::StatusOr<CimdHostPolicy> host_policy = CimdHostPolicy::Create(config.allowed_hosts(), config.denied_hosts());
   if (!host_policy.ok()) return host_policy.status();
-  return std::unique_ptr<CimdResolver>(new CimdResolver(config, std::move(fetcher_options), *std::move(host_policy),
-                                                        validator, clock, metrics));
+  return std::unique_ptr<CimdResolver>(
+      new CimdResolver(config, std::move(fetcher_options), *std::move(host_policy), validator, clock, metrics));
 }
 
 CimdResolver::CimdResolver(const clientreg::config::v1::CimdConfig& config, fetch::FetcherOptions fetcher_options,
@@ -127,7 +127,7 @@ void CimdResolver::Resolve(std::string_view url, Done done) {
   absl::StatusOr<ResolvedClient> answer;
   {
     absl::MutexLock lock(&mutex_);
-    if (auto joined = waiting_.find(url); joined != waiting_.end()) {
+    if (auto joined = waiting_.find(std::string(url)); joined != waiting_.end()) {
       joined->second.push_back(std::move(done));
       return;
     }
@@ -149,7 +149,7 @@ void CimdResolver::Resolve(std::string_view url, Done done) {
       answer = absl::UnavailableError("the client_id metadata document fetch rate is exhausted; try again");
     } else {
       ++fetches_per_host_[*host];
-      waiting_[url].push_back(std::move(done));
+      waiting_[std::string(url)].push_back(std::move(done));
       queue_.push_back(Job{.url = std::string(url), .host = *std::move(host)});
       return;
     }
@@ -168,9 +168,8 @@ void CimdResolver::RunFetches() {
     {
       absl::MutexLock lock(&mutex_);
       mutex_.Await(absl::Condition(
-          +[](CimdResolver* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
-            return self->stopping_ || !self->queue_.empty();
-          },
+          +[](CimdResolver* self)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) { return self->stopping_ || !self->queue_.empty(); },
           this));
       if (stopping_) return;
       job = std::move(queue_.front());
@@ -188,26 +187,27 @@ absl::StatusOr<ResolvedClient> CimdResolver::FetchAndRead(const Job& job, common
     if (!metadata.ok()) metadata = absl::NotFoundError(metadata.status().message());
   }
   const std::string_view outcome = result.outcome != fetch::FetchOutcome::kOk ? fetch::FetchOutcomeName(result.outcome)
-                                   : metadata.ok()                             ? "ok"
-                                                                               : "invalid_document";
+                                   : metadata.ok()                            ? "ok"
+                                                                              : "invalid_document";
   if (metrics_ != nullptr) {
     metrics_->fetches.WithLabels({outcome}).Increment();
     metrics_->fetch_duration.Get().Observe(absl::ToDoubleSeconds(result.elapsed));
   }
   if (!metadata.ok()) {
     // The host and why, for the operator: never the document.
-    common::Log(common::LogLevel::kInfo, "cimd_refused",
-                {{"host", job.host}, {"outcome", std::string(outcome)}, {"error", std::string(metadata.status().message())}});
+    common::Log(
+        common::LogLevel::kInfo, "cimd_refused",
+        {{"host", job.host}, {"outcome", std::string(outcome)}, {"error", std::string(metadata.status().message())}});
     return metadata.status();
   }
 
   const absl::Time now = Now();
-  const absl::Duration lifetime = ClampedCacheLifetime(
-      CacheHeaders{.cache_control = result.document.cache_control,
-                   .expires = result.document.expires,
-                   .date = result.document.date,
-                   .age = result.document.age},
-      now, absl::Seconds(config_.cache_min_lifetime_seconds()), absl::Seconds(config_.cache_max_lifetime_seconds()));
+  const absl::Duration lifetime = ClampedCacheLifetime(CacheHeaders{.cache_control = result.document.cache_control,
+                                                                    .expires = result.document.expires,
+                                                                    .date = result.document.date,
+                                                                    .age = result.document.age},
+                                                       now, absl::Seconds(config_.cache_min_lifetime_seconds()),
+                                                       absl::Seconds(config_.cache_max_lifetime_seconds()));
   ResolvedClient client;
   client.set_client_id(job.url);
   *client.mutable_metadata() = *std::move(metadata);

@@ -18,6 +18,7 @@
 #include "clientreg/config/v1/config.pb.h"
 #include "clientreg/v1/directory.pb.h"
 #include "common/clock.h"
+#include "common/json_mapping.h"
 #include "common/metrics.h"
 #include "fetch/https_fetcher.h"
 #include "server/cimd_cache.h"

@@ -12,14 +12,13 @@ namespace clientreg::server {
 namespace {
 
 bool IsDotSegment(std::string_view segment) {
-  const std::string lower = absl::AsciiStrToLower(segment);
+  const std::string lower = absl::AsciiStrToLower(std::string(segment));
   return lower == "." || lower == ".." || lower == "%2e" || lower == "%2e%2e" || lower == ".%2e" || lower == "%2e.";
 }
 
 absl::Status CheckPort(const std::optional<std::string>& port, bool required) {
   if (!port.has_value()) {
-    return required ? absl::InvalidArgumentError("client_id URL on loopback http must have a port")
-                    : absl::OkStatus();
+    return required ? absl::InvalidArgumentError("client_id URL on loopback http must have a port") : absl::OkStatus();
   }
   uint32_t number = 0;
   if (port->empty() || !absl::SimpleAtoi(*port, &number) || number == 0 || number > 65535) {
@@ -31,13 +30,15 @@ absl::Status CheckPort(const std::optional<std::string>& port, bool required) {
 }  // namespace
 
 bool IsCimdClientId(std::string_view client_id, const CimdUrlRules& rules) {
-  return absl::StartsWithIgnoreCase(client_id, "https://") ||
-         (rules.allow_loopback_http && absl::StartsWithIgnoreCase(client_id, "http://"));
+  const absl::string_view id(client_id.data(), client_id.size());
+  return absl::StartsWithIgnoreCase(id, "https://") ||
+         (rules.allow_loopback_http && absl::StartsWithIgnoreCase(id, "http://"));
 }
 
 absl::StatusOr<std::string> CheckCimdUrl(std::string_view url, const CimdUrlRules& rules) {
   absl::StatusOr<Uri> uri = ParseUri(url);
-  if (!uri.ok()) return absl::InvalidArgumentError(absl::StrCat("client_id is not a valid URL: ", uri.status().message()));
+  if (!uri.ok())
+    return absl::InvalidArgumentError(absl::StrCat("client_id is not a valid URL: ", uri.status().message()));
   const bool loopback_http = rules.allow_loopback_http && uri->scheme == "http";
   if (uri->scheme != "https" && !loopback_http) {
     return absl::InvalidArgumentError("client_id URL must use the https scheme, written in lower case");
@@ -62,9 +63,10 @@ absl::StatusOr<std::string> CheckCimdUrl(std::string_view url, const CimdUrlRule
         "client_id URL must use https (http is allowed only on 127.0.0.1 and localhost, for testing)");
   }
   if (absl::Status port = CheckPort(uri->port, loopback_http); !port.ok()) return port;
-  if (uri->path.empty() || uri->path.front() != '/') return absl::InvalidArgumentError("client_id URL must have a path");
-  for (std::string_view segment : absl::StrSplit(std::string_view(uri->path).substr(1), '/')) {
-    if (IsDotSegment(segment)) return absl::InvalidArgumentError("client_id URL must not have dot segments");
+  if (uri->path.empty() || uri->path.front() != '/')
+    return absl::InvalidArgumentError("client_id URL must have a path");
+  for (absl::string_view segment : absl::StrSplit(absl::string_view(uri->path).substr(1), '/')) {
+    if (IsDotSegment(std::string_view(segment.data(), segment.size()))) return absl::InvalidArgumentError("client_id URL must not have dot segments");
   }
   return absl::AsciiStrToLower(uri->host);
 }

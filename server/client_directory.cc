@@ -34,7 +34,8 @@ absl::Status CheckClientId(std::string_view client_id) {
   return absl::OkStatus();
 }
 
-absl::Status CheckArguments(std::string_view client_id, std::string_view redirect_uri, uint32_t max_redirect_uri_bytes) {
+absl::Status CheckArguments(std::string_view client_id, std::string_view redirect_uri,
+                            uint32_t max_redirect_uri_bytes) {
   RETURN_IF_ERROR(CheckClientId(client_id));
   if (redirect_uri.empty()) return absl::InvalidArgumentError("redirect_uri is required");
   if (redirect_uri.size() > max_redirect_uri_bytes) {
@@ -115,10 +116,10 @@ void ClientDirectory::CheckRedirectUri(std::string_view client_id, std::string_v
     options_.cimd->Resolve(client_id, [this, redirect_uri = std::string(redirect_uri),
                                        done = std::move(done)](absl::StatusOr<ResolvedClient> client) mutable {
       absl::StatusOr<CheckRedirectUriResponse> answer =
-          client.ok() ? absl::StatusOr<CheckRedirectUriResponse>(MatchRedirectUri(
-                            client->metadata().redirect_uris().values(), client->metadata().application_type(),
-                            redirect_uri))
-                      : client.status();
+          client.ok()
+              ? absl::StatusOr<CheckRedirectUriResponse>(MatchRedirectUri(
+                    client->metadata().redirect_uris().values(), client->metadata().application_type(), redirect_uri))
+              : client.status();
       CountCheck(answer);
       std::move(done)(std::move(answer));
     });

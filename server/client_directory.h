@@ -69,8 +69,8 @@ class ClientDirectory {
                         Done<clientreg::v1::CheckRedirectUriResponse> done) const;
 
  private:
-  absl::StatusOr<clientreg::v1::ResolvedClient> ResolveRegistered(
-      std::string_view client_id, clientreg::v1::ResolveClientRequest::Purpose purpose);
+  absl::StatusOr<clientreg::v1::ResolvedClient> ResolveRegistered(std::string_view client_id,
+                                                                  clientreg::v1::ResolveClientRequest::Purpose purpose);
   absl::StatusOr<clientreg::v1::CheckRedirectUriResponse> CheckRegisteredRedirectUri(
       std::string_view client_id, std::string_view redirect_uri) const;
   bool IsMetadataDocument(std::string_view client_id) const;

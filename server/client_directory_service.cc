@@ -29,9 +29,8 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, const Cal
 grpc::ServerUnaryReactor* ClientDirectoryService::ResolveClient(grpc::CallbackServerContext* context,
                                                                 const clientreg::v1::ResolveClientRequest* request,
                                                                 clientreg::v1::ResolvedClient* response) {
-  return Answer(context, *callers_, response, [&](auto done) {
-    directory_->Resolve(request->client_id(), request->purpose(), std::move(done));
-  });
+  return Answer(context, *callers_, response,
+                [&](auto done) { directory_->Resolve(request->client_id(), request->purpose(), std::move(done)); });
 }
 
 grpc::ServerUnaryReactor* ClientDirectoryService::CheckRedirectUri(

@@ -125,5 +125,4 @@ void SetRedirectFacts(const google::protobuf::RepeatedPtrField<std::string>& uri
   resolved.set_loopback_redirects_only(all_loopback);
 }
 
-
 }  // namespace clientreg::server

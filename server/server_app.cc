@@ -154,14 +154,15 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(const clientreg::con
   if (config.cimd().enabled()) {
     if (config.cimd().insecure_allow_loopback_http()) {
       common::Log(common::LogLevel::kWarning, "cimd_insecure_loopback_http",
-                  {{"detail", "cimd.insecure_allow_loopback_http is on: http client_ids on 127.0.0.1 and localhost "
-                              "resolve from loopback. For local testing only."}});
+                  {{"detail",
+                    "cimd.insecure_allow_loopback_http is on: http client_ids on 127.0.0.1 and localhost "
+                    "resolve from loopback. For local testing only."}});
     }
     app->cimd_metrics_ = std::make_unique<CimdResolver::Metrics>(app->metrics_);
     app->cimd_validator_ = std::make_unique<MetadataValidator>(config.limits(), config.registration());
     ASSIGN_OR_RETURN(app->cimd_resolver_,
-                     CimdResolver::Create(config.cimd(), dependencies.cimd_fetcher_options.value_or(
-                                                             CimdFetcherOptions(config.cimd())),
+                     CimdResolver::Create(config.cimd(),
+                                          dependencies.cimd_fetcher_options.value_or(CimdFetcherOptions(config.cimd())),
                                           app->cimd_validator_.get(), clock, app->cimd_metrics_.get()));
     app->metrics_.AddCallbackGauge(
         "clientreg_cimd_cache_entries", "Client ID Metadata Documents held in the cache.", {},

@@ -194,7 +194,8 @@ absl::Status ValidateCimd(const clientreg::config::v1::CimdConfig& cimd) {
     return absl::InvalidArgumentError("cimd.max_document_bytes must be 1 to 65536");
   }
   if (cimd.cache_min_lifetime_seconds() > cimd.cache_max_lifetime_seconds()) {
-    return absl::InvalidArgumentError("cimd.cache_min_lifetime_seconds must not exceed cimd.cache_max_lifetime_seconds");
+    return absl::InvalidArgumentError(
+        "cimd.cache_min_lifetime_seconds must not exceed cimd.cache_max_lifetime_seconds");
   }
   if (cimd.connect_timeout_ms() == 0 || cimd.fetch_timeout_ms() == 0 || cimd.fetch_timeout_ms() > 60000) {
     return absl::InvalidArgumentError("cimd.connect_timeout_ms must be positive and cimd.fetch_timeout_ms 1 to 60000");

@@ -43,8 +43,7 @@ class CimdDocumentTest : public ::testing::Test {
 };
 
 TEST_F(CimdDocumentTest, AValidDocumentIsAPublicClientWithTheRegistrationDefaults) {
-  ASSERT_OK_AND_ASSIGN(const clientreg::v1::ClientMetadata metadata,
-                       Read(Document(R"("client_name":"Example Agent",
+  ASSERT_OK_AND_ASSIGN(const clientreg::v1::ClientMetadata metadata, Read(Document(R"("client_name":"Example Agent",
                                         "redirect_uris":["http://127.0.0.1:33418/callback","http://localhost/cb"],)")));
   EXPECT_EQ(metadata.client_name(), "Example Agent");
   EXPECT_EQ(metadata.token_endpoint_auth_method(), "none");
@@ -54,8 +53,7 @@ TEST_F(CimdDocumentTest, AValidDocumentIsAPublicClientWithTheRegistrationDefault
 }
 
 TEST_F(CimdDocumentTest, PrivateKeyJwtWithJwksUriPasses) {
-  ASSERT_OK_AND_ASSIGN(const clientreg::v1::ClientMetadata metadata,
-                       Read(Document(R"("client_name":"Connector",
+  ASSERT_OK_AND_ASSIGN(const clientreg::v1::ClientMetadata metadata, Read(Document(R"("client_name":"Connector",
                                         "redirect_uris":["https://chatgpt.com/connector/oauth/abc"],
                                         "grant_types":["authorization_code","refresh_token"],
                                         "token_endpoint_auth_method":"private_key_jwt",

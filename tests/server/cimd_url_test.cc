@@ -32,14 +32,13 @@ TEST(CimdUrlTest, AcceptsHttpsUrlsWithAPathAndReturnsTheLowerCasedHost) {
     const char* url;
     const char* host;
   };
-  for (const Case& c : {Case{"https://client.example/oauth/metadata.json", "client.example"},
-                        Case{"https://Client.Example/m", "client.example"},
-                        Case{"https://client.example/", "client.example"},
-                        Case{"https://client.example:8443/m.json", "client.example"},
-                        Case{"https://203.0.113.7/m", "203.0.113.7"},
-                        Case{"https://[2001:db8::1]/m", "[2001:db8::1]"},
-                        Case{"https://claude.ai/oauth/claude-code-client-metadata", "claude.ai"},
-                        Case{"https://client.example/a%2Fb/c.json", "client.example"}}) {
+  for (const Case& c :
+       {Case{"https://client.example/oauth/metadata.json", "client.example"},
+        Case{"https://Client.Example/m", "client.example"}, Case{"https://client.example/", "client.example"},
+        Case{"https://client.example:8443/m.json", "client.example"}, Case{"https://203.0.113.7/m", "203.0.113.7"},
+        Case{"https://[2001:db8::1]/m", "[2001:db8::1]"},
+        Case{"https://claude.ai/oauth/claude-code-client-metadata", "claude.ai"},
+        Case{"https://client.example/a%2Fb/c.json", "client.example"}}) {
     ASSERT_OK_AND_ASSIGN(const std::string host, CheckCimdUrl(c.url, kStrict));
     EXPECT_EQ(host, c.host) << c.url;
   }
