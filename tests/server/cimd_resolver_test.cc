@@ -316,6 +316,38 @@ TEST_F(CimdResolverTest, ConcurrentCallersShareOneFetch) {
   EXPECT_EQ(Sample("clientreg_cimd_cache_misses_total"), std::to_string(kCallers));
 }
 
+TEST_F(CimdResolverTest, ConcurrentCallersOfAFailingUrlShareOneFetch) {
+  // Callers keep coming while the fetch fails: those queued on the resolver's lock when the failure is recorded must
+  // find it, not start a second fetch.
+  TestHttpResponse missing = JsonResponse("{}");
+  missing.status = 404;
+  missing.delay_before_head = absl::Milliseconds(200);
+  site_.server().SetResponse(missing);
+  ASSERT_NO_FATAL_FAILURE(StartResolver());
+  const std::string url = site_.Url("/meta.json");
+  struct Counts {
+    std::atomic<int> asked{0};
+    std::atomic<int> answered{0};
+    std::atomic<int> not_found{0};
+  };
+  auto counts = std::make_shared<Counts>();
+  const absl::Time until = absl::Now() + absl::Milliseconds(400);
+  testing::RunConcurrently(8, [&](int) {
+    while (absl::Now() < until) {
+      ++counts->asked;
+      resolver_->Resolve(url, [counts](absl::StatusOr<ResolvedClient> answer) {
+        if (absl::IsNotFound(answer.status())) ++counts->not_found;
+        ++counts->answered;
+      });
+    }
+  });
+  for (int i = 0; i < 300 && counts->answered < counts->asked; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(counts->answered, counts->asked);
+  EXPECT_EQ(counts->not_found, counts->asked);
+  EXPECT_EQ(site_.server().requests(), 1);
+  EXPECT_EQ(Fetches("http_status"), "1");
+}
+
 TEST_F(CimdResolverTest, FetchesPerHostAreLimited) {
   config_.set_max_fetches_per_host(1);
   site_.ServeValidDocuments({}, absl::Milliseconds(500));
