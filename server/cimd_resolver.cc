@@ -132,9 +132,14 @@ void CimdResolver::Resolve(std::string_view url, Done done) {
       return;
     }
     const auto host_fetches = fetches_per_host_.find(*host);
-    // A fetch may have finished since the look above: its answer is in the cache now.
+    // A fetch may have finished since the looks above: its answer is in the cache now, or its failure in the
+    // backoff. Without the second look, callers waiting on this lock while a failure is recorded would each start
+    // a new fetch of the failing URL.
     if (std::optional<ResolvedClient> cached = cache_.Find(url, now); cached.has_value()) {
       answer = *std::move(cached);
+    } else if (std::optional<absl::Status> failed = cache_.FindFailure(url, now); failed.has_value()) {
+      refusal = "backoff";
+      answer = *std::move(failed);
     } else if (stopping_) {
       refusal = "shutting_down";
       answer = absl::UnavailableError("the server is shutting down");

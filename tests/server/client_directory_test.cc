@@ -1,5 +1,6 @@
 // The ClientDirectory service over a real gRPC server on a loopback port, a real RocksDB store in a temp dir and a
-// fake clock. ServerAppWiringTest (client_admin_service_test.cc) covers it inside the whole server.
+// fake clock; with CIMD, also a real HTTPS site on loopback serving metadata documents. ServerAppWiringTest
+// (client_admin_service_test.cc) covers it inside the whole server.
 #include "server/client_directory.h"
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "clientreg/v1/directory.grpc.pb.h"
 #include "clientreg/v1/stored.pb.h"
+#include "common/limits.h"
 #include "common/metrics.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
@@ -21,11 +23,15 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "server/caller_authorizer.h"
+#include "server/cimd_resolver.h"
 #include "server/client_directory_service.h"
 #include "server/last_use_recorder.h"
+#include "server/metadata_validator.h"
+#include "server/registration_policy.h"
 #include "server/rpc_metrics.h"
 #include "server/server_config.h"
 #include "tests/server/caller_support.h"
+#include "tests/server/cimd_site.h"
 #include "tests/server/store_fixture.h"
 #include "tests/status_matchers.h"
 
@@ -35,6 +41,7 @@ namespace {
 using ::clientreg::testing::kNow;
 using ::clientreg::testing::NewCallContext;
 using ::clientreg::testing::Sha256Hex;
+using ::clientreg::testing::TestHttpResponse;
 using ::clientreg::v1::CheckRedirectUriRequest;
 using ::clientreg::v1::CheckRedirectUriResponse;
 using ::clientreg::v1::ResolveClientRequest;
@@ -71,12 +78,13 @@ class ClientDirectoryTest : public testing::ClientStoreFixture {
     ClientStoreFixture::TearDown();
   }
 
-  // A directory over `store` served on a fresh loopback port to the callers `callers` allows.
-  void Serve(storage::ClientStore* store, const CallerAuthorizer* callers) {
+  // A directory over `store` (and `cimd`, if set) served on a fresh loopback port to the callers `callers` allows.
+  void Serve(storage::ClientStore* store, const CallerAuthorizer* callers, CimdResolver* cimd = nullptr) {
     StopServing();
     ClientDirectory::Options options;
     options.max_redirect_uri_bytes = 100;
     options.metrics = &metrics_;
+    options.cimd = cimd;
     directory_ = std::make_unique<ClientDirectory>(store, &clock_, last_use_.get(), options);
     service_ = std::make_unique<ClientDirectoryService>(directory_.get(), callers);
     grpc::ServerBuilder builder;
@@ -391,6 +399,127 @@ TEST_F(ClientDirectoryTest, CallersNeedTheDirectoryService) {
   ASSERT_TRUE(checked.ok()) << checked.error_message();
   EXPECT_TRUE(answer.allowed());
   StopServing();
+}
+
+TEST_F(ClientDirectoryTest, HttpsClientIdWithoutCimdIsAnUnknownClient) {
+  ResolvedClient resolved;
+  const grpc::Status resolve =
+      Resolve("https://client.example/meta.json", ResolveClientRequest::PURPOSE_OTHER, &resolved);
+  EXPECT_EQ(resolve.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(resolve.error_message(), "unknown client");
+  CheckRedirectUriResponse answer;
+  EXPECT_EQ(Check("https://client.example/meta.json", "http://127.0.0.1/cb", &answer).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Calls("ResolveClient", "not_found"), "1");
+}
+
+// The directory with a CimdResolver reaching a real HTTPS site on loopback (tests/server/cimd_site.h) that serves
+// valid documents for max-age=600.
+class ClientDirectoryCimdTest : public ClientDirectoryTest {
+ protected:
+  void SetUp() override {
+    ClientDirectoryTest::SetUp();
+    if (HasFatalFailure()) return;
+    ASSERT_NO_FATAL_FAILURE(site_.Start("client_directory_cimd_test_"));
+    site_.ServeValidDocuments({{"Cache-Control", "max-age=600"}});
+    clientreg::config::v1::CimdConfig config = DefaultServerConfig().cimd();
+    config.set_enabled(true);
+    config.set_connect_timeout_ms(1000);
+    config.set_fetch_timeout_ms(2000);
+    ASSERT_OK_AND_ASSIGN(
+        cimd_, CimdResolver::Create(config, site_.FetcherOptions(config), &validator_, &clock_, &cimd_metrics_));
+    ASSERT_NO_FATAL_FAILURE(Serve(store_.get(), &open_callers_, cimd_.get()));
+  }
+
+  void TearDown() override {
+    StopServing();
+    cimd_.reset();
+    ClientDirectoryTest::TearDown();
+  }
+
+  testing::CimdSite site_;
+  const MetadataValidator validator_{common::DefaultMetadataLimits(), DefaultRegistrationPolicy()};
+  CimdResolver::Metrics cimd_metrics_{registry_};
+  std::unique_ptr<CimdResolver> cimd_;
+};
+
+TEST_F(ClientDirectoryCimdTest, ResolvesADocumentClientBesideRegisteredOnes) {
+  Store(NativeClient("c1", {"http://127.0.0.1/cb"}));
+  const std::string url = site_.Url("/meta.json");
+
+  // Not cached yet: answered from a fetch thread.
+  ResolvedClient resolved;
+  const grpc::Status fetched = Resolve(url, ResolveClientRequest::PURPOSE_AUTHORIZE, &resolved);
+  ASSERT_TRUE(fetched.ok()) << fetched.error_message();
+  EXPECT_EQ(resolved.client_id(), url);
+  EXPECT_EQ(resolved.origin(), StoredClient::ORIGIN_METADATA_DOCUMENT);
+  EXPECT_EQ(resolved.state(), StoredClient::STATE_ACTIVE);
+  EXPECT_EQ(resolved.metadata().client_name(), "Example Agent");
+  EXPECT_EQ(resolved.metadata().token_endpoint_auth_method(), "none");
+  EXPECT_FALSE(resolved.has_client_secret());
+  EXPECT_TRUE(resolved.loopback_redirects_only());
+  EXPECT_EQ(resolved.metadata_fetched_at(), kNow);
+  EXPECT_EQ(resolved.metadata_expires_at(), kNow + 600);
+  EXPECT_EQ(resolved.last_used_at(), 0);
+  EXPECT_EQ(last_use_->Pending(url), 0) << "a document client is stored nowhere: no use is recorded";
+
+  // Cached: answered on the calling thread, without a second request.
+  ResolvedClient cached;
+  ASSERT_TRUE(Resolve(url, ResolveClientRequest::PURPOSE_TOKEN, &cached).ok());
+  EXPECT_EQ(cached.SerializeAsString(), resolved.SerializeAsString());
+  EXPECT_EQ(site_.server().requests(), 1);
+
+  ResolvedClient registered;
+  ASSERT_TRUE(Resolve("c1", ResolveClientRequest::PURPOSE_AUTHORIZE, &registered).ok());
+  EXPECT_EQ(registered.origin(), StoredClient::ORIGIN_DYNAMIC);
+  EXPECT_EQ(registered.last_used_at(), kNow);
+  EXPECT_EQ(Calls("ResolveClient", "active"), "3");
+}
+
+TEST_F(ClientDirectoryCimdTest, ChecksADocumentsRedirectUris) {
+  const std::string url = site_.Url("/meta.json");
+  struct Expected {
+    const char* uri;
+    bool allowed;
+    CheckRedirectUriResponse::Reason reason;
+    const char* matched;
+    const char* outcome;
+  };
+  const Expected expected[] = {
+      {"http://127.0.0.1:3000/cb", true, CheckRedirectUriResponse::REASON_EXACT_MATCH, "http://127.0.0.1:3000/cb",
+       "exact_match"},
+      {"http://127.0.0.1:4000/cb", true, CheckRedirectUriResponse::REASON_LOOPBACK_PORT_MATCH,
+       "http://127.0.0.1:3000/cb", "loopback_port_match"},
+      {"https://app.example/cb", false, CheckRedirectUriResponse::REASON_NOT_REGISTERED, "", "not_registered"},
+  };
+  for (const Expected& want : expected) {
+    SCOPED_TRACE(want.uri);
+    CheckRedirectUriResponse answer;
+    const grpc::Status status = Check(url, want.uri, &answer);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(answer.allowed(), want.allowed);
+    EXPECT_EQ(answer.reason(), want.reason);
+    EXPECT_EQ(answer.matched_redirect_uri(), want.matched);
+    EXPECT_EQ(Calls("CheckRedirectUri", want.outcome), "1");
+  }
+  EXPECT_EQ(site_.server().requests(), 1);
+}
+
+TEST_F(ClientDirectoryCimdTest, DocumentThatDoesNotResolveIsNotFound) {
+  TestHttpResponse missing;
+  missing.status = 404;
+  site_.server().SetResponse(missing);
+  const std::string url = site_.Url("/meta.json");
+  ResolvedClient resolved;
+  const grpc::Status resolve = Resolve(url, ResolveClientRequest::PURPOSE_AUTHORIZE, &resolved);
+  EXPECT_EQ(resolve.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(resolve.error_message().find("could not be fetched (http_status)"), std::string::npos)
+      << resolve.error_message();
+  CheckRedirectUriResponse answer;
+  EXPECT_EQ(Check(url, "http://127.0.0.1:3000/cb", &answer).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(site_.server().requests(), 1) << "the second call is in the failure's backoff";
+  EXPECT_EQ(Calls("ResolveClient", "not_found"), "1");
+  EXPECT_EQ(Calls("CheckRedirectUri", "not_found"), "1");
 }
 
 TEST(ClientDirectoryConfigTest, CallersMayNameTheDirectory) {
