@@ -48,7 +48,7 @@ CimdResolver::Metrics::Metrics(common::MetricsRegistry& registry)
       cache_hits(registry.AddCounter("clientreg_cimd_cache_hits_total",
                                      "Client ID Metadata Document resolutions answered from the cache")),
       cache_misses(registry.AddCounter("clientreg_cimd_cache_misses_total",
-                                       "Client ID Metadata Document resolutions that needed a fetch (joined or new)")),
+                                       "Client ID Metadata Document resolutions that waited for a fetch (their own or one in flight)")),
       refusals(registry.AddCounter("clientreg_cimd_refusals_total",
                                    "Client ID Metadata Document resolutions refused before any fetch, by reason",
                                    {"reason"})) {}
@@ -107,6 +107,10 @@ void CimdResolver::Refuse(std::string_view reason, absl::Status status, Done don
   std::move(done)(std::move(status));
 }
 
+void CimdResolver::CountMiss() {
+  if (metrics_ != nullptr) metrics_->cache_misses.Get().Increment();
+}
+
 void CimdResolver::Resolve(std::string_view url, Done done) {
   absl::StatusOr<std::string> host = CheckCimdUrl(url, url_rules_);
   if (!host.ok()) return Refuse("invalid_url", absl::NotFoundError(host.status().message()), std::move(done));
@@ -121,13 +125,12 @@ void CimdResolver::Resolve(std::string_view url, Done done) {
   if (std::optional<absl::Status> failed = cache_.FindFailure(url, now); failed.has_value()) {
     return Refuse("backoff", *std::move(failed), std::move(done));
   }
-  if (metrics_ != nullptr) metrics_->cache_misses.Get().Increment();
-
   std::string_view refusal;  // the reason label, when refused
   absl::StatusOr<ResolvedClient> answer;
   {
     absl::MutexLock lock(&mutex_);
     if (auto joined = waiting_.find(std::string(url)); joined != waiting_.end()) {
+      CountMiss();
       joined->second.push_back(std::move(done));
       return;
     }
@@ -136,6 +139,7 @@ void CimdResolver::Resolve(std::string_view url, Done done) {
     // backoff. Without the second look, callers waiting on this lock while a failure is recorded would each start
     // a new fetch of the failing URL.
     if (std::optional<ResolvedClient> cached = cache_.Find(url, now); cached.has_value()) {
+      if (metrics_ != nullptr) metrics_->cache_hits.Get().Increment();
       answer = *std::move(cached);
     } else if (std::optional<absl::Status> failed = cache_.FindFailure(url, now); failed.has_value()) {
       refusal = "backoff";
@@ -153,6 +157,7 @@ void CimdResolver::Resolve(std::string_view url, Done done) {
       refusal = "rate_limited";
       answer = absl::UnavailableError("the client_id metadata document fetch rate is exhausted; try again");
     } else {
+      CountMiss();
       ++fetches_per_host_[*host];
       waiting_[std::string(url)].push_back(std::move(done));
       queue_.push_back(Job{.url = std::string(url), .host = *std::move(host)});

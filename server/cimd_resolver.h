@@ -59,6 +59,7 @@ class CimdResolver {
     common::CounterFamily& fetches;
     common::HistogramFamily& fetch_duration;
     common::CounterFamily& cache_hits;
+    // Resolutions that waited for a fetch (started one, or joined one in flight); refusals count in neither.
     common::CounterFamily& cache_misses;
     // reason: invalid_url, host_policy, backoff, host_busy, rate_limited, queue_full, shutting_down.
     common::CounterFamily& refusals;
@@ -75,6 +76,7 @@ class CimdResolver {
 
   // Stops the fetch threads after their current fetch (at most fetch_timeout_ms); callers still queued, and any that
   // come later without a cached answer, are answered UNAVAILABLE. Idempotent.
+  // Not from a Done callback: it joins the fetch threads, which run them.
   void Stop();
 
   // Whether `client_id` is one this resolver answers for (IsCimdClientId under the config's rules).
@@ -97,6 +99,8 @@ class CimdResolver {
                CimdHostPolicy host_policy, const MetadataValidator* validator, const common::Clock* clock,
                Metrics* metrics);
   void Refuse(std::string_view reason, absl::Status status, Done done);
+  // Counts a resolution that waits for a fetch, its own or one in flight.
+  void CountMiss();
   void RunFetches();
   // Fetches and reads one document: the client, or why not.
   absl::StatusOr<clientreg::v1::ResolvedClient> FetchAndRead(const Job& job, common::JsonMapper& mapper);
