@@ -1,10 +1,13 @@
 // clientreg-grpc-load: a closed-loop gRPC load client for clientreg-server, without the gateway or HTTP in the way.
-//   clientreg-grpc-load --server=HOST:PORT --mode=register|authenticate|resolve|check-redirect [--inflight=N]
-//                       [--seconds=S] [--clients=N] [--channels=N]
+//   clientreg-grpc-load --server=HOST:PORT --mode=register|authenticate|resolve|check-redirect|resolve-cimd
+//                       [--inflight=N] [--seconds=S] [--clients=N] [--channels=N] [--cimd-url=URL]
 // authenticate, resolve and check-redirect first register --clients confidential clients, then cycle through them:
 // AuthenticateClient with each one's secret; ResolveClient for authorize and token in turn (each records a use, as
 // on an authorization server's hot path); CheckRedirectUri of each one's registered redirect URI (an exact match,
 // the common case; an answer other than allowed counts as a failure).
+// resolve-cimd registers nothing: it calls ResolveClient (authorize) of --cimd-url, a Client ID Metadata Document
+// client_id, over and over; once the server has the document cached, that is its hot path for such clients. An
+// answer whose origin is not ORIGIN_METADATA_DOCUMENT counts as a failure.
 // Keeps --inflight calls outstanding with the callback API (each completion starts the next call) over --channels
 // separate connections, warms up for 1 s, measures for --seconds and prints one line:
 //   mode=register calls=... ok=... errors=... calls_per_s=... p50_ms=... p99_ms=...
@@ -39,9 +42,8 @@ using Clock = std::chrono::steady_clock;
 using clientreg::bench::ClosedLoop;
 
 constexpr char kUsage[] =
-    "usage: clientreg-grpc-load --server=HOST:PORT --mode=register|authenticate|resolve|check-redirect "
-    "[--inflight=N (48)] "
-    "[--seconds=S (10)] [--clients=N (1000)] [--channels=N (2)]";
+    "usage: clientreg-grpc-load --server=HOST:PORT --mode=register|authenticate|resolve|check-redirect|resolve-cimd "
+    "[--inflight=N (48)] [--seconds=S (10)] [--clients=N (1000)] [--channels=N (2)] [--cimd-url=URL (resolve-cimd)]";
 // At most this many latencies are kept (8 MB, allocated up front); beyond it, a uniform reservoir sample.
 constexpr std::size_t kMaxSamples = 1'000'000;
 // Every call has a deadline, so draining the in-flight calls at the end is bounded too.
@@ -56,6 +58,7 @@ struct Options {
   int seconds = 10;
   int clients = 1000;
   int channels = 2;
+  std::string cimd_url;
 };
 
 // Returns an empty string on success, else what is wrong.
@@ -66,15 +69,19 @@ std::string ParseOptions(int argc, char** argv, Options* options) {
                                                         {"--inflight=", &options->inflight},
                                                         {"--seconds=", &options->seconds},
                                                         {"--clients=", &options->clients},
-                                                        {"--channels=", &options->channels}});
+                                                        {"--channels=", &options->channels},
+                                                        {"--cimd-url=", &options->cimd_url}});
       !error.empty()) {
     return error;
   }
   if (options->server.empty()) return "--server is required";
   if (options->mode.empty()) return "--mode is required";
   if (options->mode != "register" && options->mode != "authenticate" && options->mode != "resolve" &&
-      options->mode != "check-redirect") {
+      options->mode != "check-redirect" && options->mode != "resolve-cimd") {
     return "bad value in --mode=" + options->mode;
+  }
+  if ((options->mode == "resolve-cimd") != !options->cimd_url.empty()) {
+    return "--cimd-url is required with --mode=resolve-cimd, and only there";
   }
   return "";
 }
@@ -160,16 +167,24 @@ class Load {
 
   // Warms up for 1 s, measures for --seconds, drains; returns the measured window's length in seconds.
   double Run(const std::string& mode) {
-    if (mode == "resolve") {
+    if (mode == "resolve" || mode == "resolve-cimd") {
+      // One loop for both: a registered client_id from the pre-registered ones (authorize and token in turn), or
+      // the metadata document's URL (authorize; such a client records no use whatever the purpose).
+      const bool cimd = mode == "resolve-cimd";
       ClosedLoop<clientreg::v1::ResolveClientRequest, clientreg::v1::ResolvedClient> loop(
-          [this](std::uint64_t index, grpc::ClientContext* context, clientreg::v1::ResolveClientRequest* request,
-                 clientreg::v1::ResolvedClient* response, std::function<void(grpc::Status)> done) {
-            request->set_client_id(credentials_[index % credentials_.size()].client_id);
-            request->set_purpose(index % 2 == 0 ? clientreg::v1::ResolveClientRequest::PURPOSE_AUTHORIZE
-                                                : clientreg::v1::ResolveClientRequest::PURPOSE_TOKEN);
+          [this, cimd](std::uint64_t index, grpc::ClientContext* context, clientreg::v1::ResolveClientRequest* request,
+                       clientreg::v1::ResolvedClient* response, std::function<void(grpc::Status)> done) {
+            request->set_client_id(cimd ? options_.cimd_url : credentials_[index % credentials_.size()].client_id);
+            request->set_purpose(cimd || index % 2 == 0 ? clientreg::v1::ResolveClientRequest::PURPOSE_AUTHORIZE
+                                                        : clientreg::v1::ResolveClientRequest::PURPOSE_TOKEN);
             directory_[index % directory_.size()]->async()->ResolveClient(context, request, response, std::move(done));
           },
-          RecordInPhase<clientreg::v1::ResolvedClient>(), kCallDeadline);
+          RecordInPhase<clientreg::v1::ResolvedClient>([cimd](const clientreg::v1::ResolvedClient& response) {
+            return !cimd || response.origin() == clientreg::v1::StoredClient::ORIGIN_METADATA_DOCUMENT
+                       ? grpc::Status::OK
+                       : grpc::Status(grpc::StatusCode::INTERNAL, "not resolved from a metadata document");
+          }),
+          kCallDeadline);
       return Measure(loop);
     }
     if (mode == "check-redirect") {
@@ -273,7 +288,7 @@ int main(int argc, char** argv) {
   }
   Results results;
   Load load(options, &results);
-  if (options.mode != "register" && !load.Preregister()) {
+  if (options.mode != "register" && options.mode != "resolve-cimd" && !load.Preregister()) {
     std::fprintf(stderr, "clientreg-grpc-load: pre-registering %d clients failed: %s\n", options.clients,
                  results.first_failure().c_str());
     return 1;

@@ -63,15 +63,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Waits until 127.0.0.1:$1 accepts connections (at most 60 s).
-wait_for_port() {
-  for _ in $(seq 600); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench: nothing listens on port $1" >&2
-  return 1
-}
+# wait_for_port
+source bench/lib.sh
 
 stop_all() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

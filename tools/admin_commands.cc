@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -175,6 +176,11 @@ std::string_view ServiceOf(Command command) {
   return command == Command::kResolve || command == Command::kCheckRedirect
              ? clientreg::v1::ClientDirectory::service_full_name()
              : clientreg::v1::ClientAdmin::service_full_name();
+}
+
+// An http or https URL, as a Client ID Metadata Document client_id is.
+bool IsUrl(const std::string& client_id) {
+  return absl::StartsWithIgnoreCase(client_id, "https://") || absl::StartsWithIgnoreCase(client_id, "http://");
 }
 
 bool TakesClientId(Command command) {
@@ -940,10 +946,15 @@ std::string DescribeFailure(const Invocation& invocation, const absl::Status& st
   const std::string code = absl::StatusCodeToString(status.code());
   const std::string client = absl::StrCat("client '", TerminalSafe(invocation.client_id), "'");
   if (status.code() == absl::StatusCode::kNotFound && TakesClientId(invocation.command)) {
-    // ClientAdmin names the client and, for a reaped one, says when and why; ClientDirectory says only "unknown
-    // client".
+    // ClientAdmin names the client and, for a reaped one, says when and why. ClientDirectory says only "unknown
+    // client" of a registered client_id, but of a metadata document's URL why it does not resolve (the fetch
+    // outcome, the URL rule or the member at fault), which is what an operator asking about one needs. Issued
+    // client_ids never start with a scheme.
     if (ServiceOf(invocation.command) == clientreg::v1::ClientAdmin::service_full_name() && !status.message().empty()) {
       return absl::StrCat(TerminalSafe(ToStd(status.message())), " (", code, ")");
+    }
+    if (IsUrl(invocation.client_id) && !status.message().empty()) {
+      return absl::StrCat(client, " not found: ", TerminalSafe(ToStd(status.message())), " (", code, ")");
     }
     return absl::StrCat(client, " not found (", code, ")");
   }

@@ -2,10 +2,7 @@
 // authorization server resolves the client and checks redirect URIs over gRPC (and an operator through the shipped
 // clientreg-admin binary), the agent deletes its registration (RFC 7592), and from then on the client is NOT_FOUND,
 // on which the authorization server answers invalid_client and the agent registers again.
-#include <sys/wait.h>
-
 #include <chrono>
-#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -15,19 +12,14 @@
 #include "clientreg/v1/admin.grpc.pb.h"
 #include "clientreg/v1/directory.grpc.pb.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/directory_fixture.h"
 #include "tests/e2e/json_view.h"
-#include "tests/e2e/service_fixture.h"
-#include "tests/support/child_process.h"
 #include "tests/support/raw_http.h"
-#include "tests/support/test_files.h"
 
 namespace clientreg::testing {
 namespace {
 
-using ::clientreg::v1::CheckRedirectUriRequest;
 using ::clientreg::v1::CheckRedirectUriResponse;
 using ::clientreg::v1::ResolveClientRequest;
 using ::clientreg::v1::ResolvedClient;
@@ -40,71 +32,19 @@ constexpr char kAgentRegistration[] =
 // A web application: https only.
 constexpr char kWebRegistration[] = R"({"client_name":"E2E web","redirect_uris":["https://app.example/cb"]})";
 
-class DirectoryE2eTest : public ServiceFixture {
+class DirectoryE2eTest : public DirectoryFixture {
  protected:
   void SetUp() override {
-    ServiceFixture::SetUp();
+    DirectoryFixture::SetUp();
     ASSERT_NO_FATAL_FAILURE(Start());
   }
-
-  // Starts the server with server_config_ as it stands, and a gateway in front of it.
-  void Start() {
-    ASSERT_NO_FATAL_FAILURE(StartServer());
-    ASSERT_NO_FATAL_FAILURE(StartGateway());
-    std::shared_ptr<grpc::Channel> channel =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
-    directory_ = clientreg::v1::ClientDirectory::NewStub(channel);
-    admin_ = clientreg::v1::ClientAdmin::NewStub(channel);
-  }
-
-  // POST /oauth/register through the gateway; the 201 body.
-  std::string Register(const std::string& body) {
-    const std::optional<RawResponse> response = RoundTrip(http_port(), PostRequest("/oauth/register", body));
-    EXPECT_TRUE(response.has_value());
-    EXPECT_EQ(response.value_or(RawResponse{}).status, 201) << response.value_or(RawResponse{}).body;
-    return response.value_or(RawResponse{}).body;
-  }
-
-  grpc::Status Resolve(const std::string& client_id, ResolveClientRequest::Purpose purpose, ResolvedClient* resolved) {
-    ResolveClientRequest request;
-    request.set_client_id(client_id);
-    request.set_purpose(purpose);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return directory_->ResolveClient(&context, request, resolved);
-  }
-
-  grpc::Status Check(const std::string& client_id, const std::string& redirect_uri, CheckRedirectUriResponse* answer) {
-    CheckRedirectUriRequest request;
-    request.set_client_id(client_id);
-    request.set_redirect_uri(redirect_uri);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return directory_->CheckRedirectUri(&context, request, answer);
-  }
-
-  // Runs the shipped clientreg-admin against the server; its exit code, with stdout and stderr in `output`.
-  int Admin(const std::vector<std::string>& args, std::string* output) {
-    const std::string log = absl::StrCat(data_dir(), "/admin-", ++admin_runs_, ".log");
-    std::vector<std::string> all = {absl::StrCat("--server=127.0.0.1:", server_->port())};
-    all.insert(all.end(), args.begin(), args.end());
-    ChildProcess admin(CLIENTREG_ADMIN_BINARY, all, log);
-    const std::optional<int> status = admin.WaitForExit(std::chrono::seconds(30));
-    *output = ReadTestFile(log);
-    if (!status.has_value() || !WIFEXITED(*status)) return -1;
-    return WEXITSTATUS(*status);
-  }
-
-  std::unique_ptr<clientreg::v1::ClientDirectory::Stub> directory_;
-  std::unique_ptr<clientreg::v1::ClientAdmin::Stub> admin_;
-  int admin_runs_ = 0;
 };
 
 // The server reaps clients never used a second after their registration, checking every second.
 class ReaperE2eTest : public DirectoryE2eTest {
  protected:
   void SetUp() override {
-    ServiceFixture::SetUp();
+    DirectoryFixture::SetUp();
     server_config_.mutable_lifecycle()->set_reap_never_used_after_seconds(1);
     server_config_.mutable_lifecycle()->set_reap_interval_seconds(1);
     ASSERT_NO_FATAL_FAILURE(Start());

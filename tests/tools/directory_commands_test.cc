@@ -13,9 +13,11 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "server/caller_authorizer.h"
+#include "server/cimd_resolver.h"
 #include "server/client_directory.h"
 #include "server/client_directory_service.h"
 #include "server/last_use_recorder.h"
+#include "server/metadata_validator.h"
 #include "server/server_config.h"
 #include "tests/server/caller_support.h"
 #include "tests/server/store_fixture.h"
@@ -153,6 +155,35 @@ TEST_F(DirectoryCliTest, ResolveUnknownIsNotFound) {
   EXPECT_EQ(result.code, kExitRpcError);
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err, "clientreg-admin: client 'gone' not found (NOT_FOUND)\n");
+}
+
+// A metadata document client_id that does not resolve: the server's reason reaches the operator (it was dropped as
+// for a registered client, leaving "not found" and nothing to act on).
+TEST_F(DirectoryCliTest, ResolveUnresolvableDocumentSaysWhy) {
+  clientreg::config::v1::ServerConfig config = server::DefaultServerConfig();
+  config.mutable_cimd()->set_enabled(true);
+  config.mutable_cimd()->set_insecure_allow_loopback_http(true);
+  const server::MetadataValidator validator(config.limits(), config.registration());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<server::CimdResolver> resolver,
+                       server::CimdResolver::Create(config.cimd(), server::CimdFetcherOptions(config.cimd()),
+                                                    &validator, &clock_, /*metrics=*/nullptr));
+  StopServer();
+  server::ClientDirectory::Options options;
+  options.cimd = resolver.get();
+  directory_ = std::make_unique<server::ClientDirectory>(store_.get(), &clock_, last_use_.get(), options);
+  ASSERT_NO_FATAL_FAILURE(StartServer(&open_callers_));
+
+  // A query is refused by the URL rules before any fetch.
+  const std::string url = "http://127.0.0.1:1/client.json?v=1";
+  const CliResult result = Run({"resolve", url});
+  EXPECT_EQ(result.code, kExitRpcError);
+  EXPECT_EQ(result.out, "");
+  EXPECT_THAT(result.err, StartsWith("clientreg-admin: client '" + url + "' not found: "));
+  EXPECT_THAT(result.err, HasSubstr("query"));
+  EXPECT_THAT(result.err, HasSubstr(" (NOT_FOUND)\n"));
+  EXPECT_EQ(Run({"resolve", "gone"}).err, "clientreg-admin: client 'gone' not found (NOT_FOUND)\n")
+      << "a registered client_id as before";
+  StopServer();
 }
 
 TEST_F(DirectoryCliTest, CheckRedirectSaysAllowedOrNotAndWhy) {
