@@ -47,8 +47,9 @@ CimdResolver::Metrics::Metrics(common::MetricsRegistry& registry)
                                            common::LatencyBuckets())),
       cache_hits(registry.AddCounter("clientreg_cimd_cache_hits_total",
                                      "Client ID Metadata Document resolutions answered from the cache")),
-      cache_misses(registry.AddCounter("clientreg_cimd_cache_misses_total",
-                                       "Client ID Metadata Document resolutions that waited for a fetch (their own or one in flight)")),
+      cache_misses(registry.AddCounter(
+          "clientreg_cimd_cache_misses_total",
+          "Client ID Metadata Document resolutions that waited for a fetch (their own or one in flight)")),
       refusals(registry.AddCounter("clientreg_cimd_refusals_total",
                                    "Client ID Metadata Document resolutions refused before any fetch, by reason",
                                    {"reason"})) {}

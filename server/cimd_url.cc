@@ -66,7 +66,8 @@ absl::StatusOr<std::string> CheckCimdUrl(std::string_view url, const CimdUrlRule
   if (uri->path.empty() || uri->path.front() != '/')
     return absl::InvalidArgumentError("client_id URL must have a path");
   for (absl::string_view segment : absl::StrSplit(absl::string_view(uri->path).substr(1), '/')) {
-    if (IsDotSegment(std::string_view(segment.data(), segment.size()))) return absl::InvalidArgumentError("client_id URL must not have dot segments");
+    if (IsDotSegment(std::string_view(segment.data(), segment.size())))
+      return absl::InvalidArgumentError("client_id URL must not have dot segments");
   }
   return absl::AsciiStrToLower(uri->host);
 }
