@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(http_framing json_mapping metadata_validator redirect_uri); fi
+if ((${#targets[@]} == 0)); then targets=(http_framing json_mapping metadata_validator redirect_uri cimd_document); fi
 
-declare -A corpus=([http_framing]=http_framing [json_mapping]=registration_json [metadata_validator]=registration_json [redirect_uri]=redirect_uri)
+declare -A corpus=([http_framing]=http_framing [json_mapping]=registration_json [metadata_validator]=registration_json [redirect_uri]=redirect_uri [cimd_document]=cimd_document)
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DCLIENTREG_FUZZ=ON -DCLIENTREG_SANITIZE=ON -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
