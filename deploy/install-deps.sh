@@ -7,7 +7,7 @@ packages=(
   cmake g++ ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev librocksdb-dev libboost1.74-dev libsimdjson-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libpq-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format curl systemd openssl
   clang libclang-rt-14-dev
