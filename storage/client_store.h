@@ -50,7 +50,14 @@ struct LifecycleEntry {
 };
 
 // Durable storage of registered clients. It stores serialized StoredClient records and knows no OAuth rules.
-// Implementations: RocksDB (embedded, rocksdb_client_store.h); PostgreSQL to follow.
+// Implementations: RocksDB (embedded, rocksdb_client_store.h) and PostgreSQL (postgres_client_store.h).
+//
+// Registration access token digests are unique by construction: each is the HMAC of a token drawn from 256 bits of
+// CSPRNG output (common/secrets.h), so two clients never hold one digest. The store relies on that and does not
+// pay to check it on every write: a Create or Update giving a client a non-empty digest that the token index
+// already holds for another client violates a precondition, and what follows is the implementation's (RocksDB
+// takes the write and its index then finds only one of the two; PostgreSQL refuses it with AlreadyExists, "registration
+// access token digest already in use", and writes nothing).
 //
 // Every method is thread-safe. Every OK write is durable before it returns (a crash right after loses nothing), and
 // every change is atomic: a failed write leaves nothing half-written. A failed write returns Unavailable, which the
@@ -62,10 +69,10 @@ class ClientStore {
 
   // Writes a new client, its entries in both lifecycle indexes (never used, and idle since client_id_issued_at) and,
   // when it holds a registration access token digest, the index from that digest to the client, in one durable
-  // write. AlreadyExists if `client.client_id()` is already stored (of concurrent Creates of one id, exactly one
-  // succeeds) or has a tombstone (a reaped id is never issued again); InvalidArgument if it is empty; Unavailable if
-  // the write failed; ResourceExhausted, without trying, if the store already has too many writes waiting for the
-  // disk.
+  // write. Precondition: no other client holds that digest (class comment). AlreadyExists if `client.client_id()` is
+  // already stored (of concurrent Creates of one id, exactly one succeeds) or has a tombstone (a reaped id is never
+  // issued again); InvalidArgument if it is empty; Unavailable if the write failed; ResourceExhausted, without trying,
+  // if the store already has too many writes waiting for the disk.
   [[nodiscard]] virtual absl::Status Create(const clientreg::v1::StoredClient& client) = 0;
 
   // Create without waiting: `done` is called exactly once with what Create would return, on the store's own thread
@@ -111,11 +118,12 @@ class ClientStore {
   // Replaces a stored client, in one durable write, if its stored version is `expected_version` (compare-and-set;
   // the caller sets `client.version()`, normally expected_version + 1). The token index follows the record: an
   // entry for the old registration access token digest is removed and one for the new digest added when they
-  // differ. The client's last-use record is kept, and so are its lifecycle index entries (an entry keyed by
-  // client_id_issued_at moves with it if `client` changes it). InvalidArgument if `client.version()` is not greater
-  // than `expected_version` (two writers could then both succeed from the same version, and one change would be lost);
-  // NotFound if the client is absent (e.g. deleted meanwhile: an update never resurrects it); Aborted if the stored
-  // version differs (a concurrent change won; re-read and retry); Unavailable if the write failed.
+  // differ (precondition: no other client holds the new digest, class comment). The client's last-use record is kept,
+  // and so are its lifecycle index entries (an entry keyed by client_id_issued_at moves with it if `client` changes
+  // it). InvalidArgument if `client.version()` is not greater than `expected_version` (two writers could then both
+  // succeed from the same version, and one change would be lost); NotFound if the client is absent (e.g. deleted
+  // meanwhile: an update never resurrects it); Aborted if the stored version differs (a concurrent change won; re-read
+  // and retry); Unavailable if the write failed.
   [[nodiscard]] virtual absl::Status Update(const clientreg::v1::StoredClient& client, uint64_t expected_version) = 0;
 
   // Deletes a client, its token index entry, its last-use record and its lifecycle index entries in one durable

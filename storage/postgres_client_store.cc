@@ -56,6 +56,7 @@ constexpr PgStatement kInsertClient{
     "VALUES ($1, $2, $3, $4, NULLIF($5, ''::bytea), $6, $6) ON CONFLICT DO NOTHING"};
 constexpr PgStatement kDeleteClient{"delete_client", "DELETE FROM clients WHERE client_id = $1"};
 constexpr PgStatement kGetClient{"get_client", "SELECT record FROM clients WHERE client_id = $1"};
+constexpr PgStatement kClientExists{"client_exists", "SELECT 1 FROM clients WHERE client_id = $1"};
 // The row an Update, Delete or Reap changes, locked until its transaction ends: across replicas, the check and the
 // write it guards are one atomic step.
 constexpr PgStatement kLockClient{
@@ -235,14 +236,15 @@ class PostgresClientStore final : public ClientStore {
     ASSIGN_OR_RETURN(const std::string record, Serialize(client, absl::StrCat("client ", id)));
     return WriteTransaction([&](PgConnection& connection) -> absl::Status {
       ASSIGN_OR_RETURN(const LockedClient stored, LockForChange(connection, id, expected_version));
-      ASSIGN_OR_RETURN(
-          const PgResult updated,
-          connection.Run(
-              kUpdateClient,
-              {PgParam::Bytes(id), PgParam::Bytes(record), PgParam::Int64(static_cast<int64_t>(client.version())),
-               PgParam::Int32(client.state()), PgParam::Bytes(client.registration_access_token_digest()),
-               PgParam::Int64(client.client_id_issued_at())},
-              "update client"));
+      absl::StatusOr<PgResult> updated = connection.Run(
+          kUpdateClient,
+          {PgParam::Bytes(id), PgParam::Bytes(record), PgParam::Int64(static_cast<int64_t>(client.version())),
+           PgParam::Int32(client.state()), PgParam::Bytes(client.registration_access_token_digest()),
+           PgParam::Int64(client.client_id_issued_at())},
+          "update client");
+      // The row is found by its key and keeps it: the one unique index the UPDATE can violate is the digest's.
+      if (absl::IsAlreadyExists(updated.status())) return TokenDigestInUse(id);
+      RETURN_IF_ERROR(updated.status());
       CountDeltas deltas{};
       if (stored.state != client.state()) {
         AddToCount(deltas, stored.state, -1);
@@ -468,14 +470,24 @@ class PostgresClientStore final : public ClientStore {
     std::function<void(absl::Status)> done;
   };
 
-  // Runs `operation` on a pooled connection, counting the store's own failures in the metrics.
+  // Runs `operation`, one unit of work, on a pooled connection, counting the store's own failures in the metrics.
+  //
+  // A pooled connection can be dead without the pool knowing (the server restarted, or the network dropped it), and
+  // the first statement finds out. Nothing was done then: every unit starts with BEGIN or is a single read, so no
+  // write was sent, and no COMMIT. The unit runs once more on another connection (the dead one is dropped as its
+  // lease ends), so that the first request after the database returns succeeds rather than failing once per
+  // pooled connection. Only then: a connection lost later in the unit, a COMMIT above all, fails it with
+  // Unavailable, since the outcome is unknown and the contract allows that; a second loss is the database's answer.
   template <typename Operation>
   auto WithConnection(Operation operation) const -> decltype(operation(std::declval<PgConnection&>())) {
-    decltype(operation(std::declval<PgConnection&>())) result =
-        [&]() -> decltype(operation(std::declval<PgConnection&>())) {
-      absl::StatusOr<PgPool::Lease> lease = pool_.Acquire();
-      if (!lease.ok()) return lease.status();
-      return operation(**lease);
+    using Result = decltype(operation(std::declval<PgConnection&>()));
+    Result result = [&]() -> Result {
+      for (int attempt = 0;; ++attempt) {
+        absl::StatusOr<PgPool::Lease> lease = pool_.Acquire();
+        if (!lease.ok()) return lease.status();
+        Result attempted = operation(**lease);
+        if (attempt > 0 || !(*lease)->LostOnFirstStatement()) return attempted;
+      }
     }();
     CountIfError(StatusOf(result));
     return result;
@@ -552,6 +564,21 @@ class PostgresClientStore final : public ClientStore {
       if (added.affected() != 1) return absl::DataLossError("a client count row is missing");
     }
     return absl::OkStatus();
+  }
+
+  // Why a client's INSERT ... ON CONFLICT DO NOTHING inserted nothing: its id is taken, or else its registration
+  // access token digest is (a precondition violation, client_store.h). Read in a new statement, which sees the row
+  // the insert waited for once its transaction committed. The digest stays out of the message.
+  static absl::Status ConflictOfInsert(PgConnection& connection, const std::string& client_id) {
+    ASSIGN_OR_RETURN(const PgResult existing,
+                     connection.Run(kClientExists, {PgParam::Bytes(client_id)}, "read client"));
+    if (existing.rows() > 0) return absl::AlreadyExistsError(absl::StrCat("client ", client_id, " already exists"));
+    return TokenDigestInUse(client_id);
+  }
+
+  static absl::Status TokenDigestInUse(std::string_view client_id) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("client ", ToAbsl(client_id), ": registration access token digest already in use"));
   }
 
   static absl::StatusOr<StoredInitialAccessToken> LockToken(PgConnection& connection, std::string_view id) {
@@ -649,7 +676,8 @@ class PostgresClientStore final : public ClientStore {
                             PgParam::Bytes(create.token_digest), PgParam::Int64(create.issued_at)},
                            "write client"));
         if (insert.affected() == 0) {
-          results[i] = absl::AlreadyExistsError(absl::StrCat("client ", create.client_id, " already exists"));
+          results[i] = ConflictOfInsert(connection, create.client_id);
+          if (!absl::IsAlreadyExists(results[i])) return results[i];
           continue;
         }
         ASSIGN_OR_RETURN(const PgResult tombstone,

@@ -34,9 +34,13 @@ struct PostgresStoreOptions {
 //
 // The semantics are the RocksDB store's (client_store.h), with these differences: a write is durable when
 // PostgreSQL's COMMIT returns (with synchronous_commit on, the server's default); RecordLastUsed commits with
-// synchronous_commit off (bookkeeping, as RocksDB's unsynced batch); a lost connection fails the operation using it
-// with Unavailable and is replaced at the next use, so the store recovers by itself when the server returns; a
-// COMMIT whose answer is lost is Unavailable though it may have committed. Checkpoint is Unimplemented: back up
+// synchronous_commit off (bookkeeping, as RocksDB's unsynced batch); a pooled connection found lost before anything
+// was sent on it (a server restart closed it) is replaced, and the operation runs on the new one, so the first
+// operation after the server returns succeeds; a connection lost later fails the operation using it with
+// Unavailable, and is replaced at the next use, so the store recovers by itself; a COMMIT whose answer is lost is
+// Unavailable though it may have committed. A Create or Update giving a client a registration access token digest
+// that another client holds (a precondition violation, client_store.h) is AlreadyExists, "registration access
+// token digest already in use", and writes nothing. Checkpoint is Unimplemented: back up
 // the database with pg_dump or the server's own tools.
 //
 // Errors: Unavailable if the server cannot be reached; FailedPrecondition if the schema is newer than this build.

@@ -1,6 +1,7 @@
 #include "storage/postgres_connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cstring>
@@ -124,7 +125,23 @@ bool PgConnection::healthy() const {
   return !broken_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
 }
 
+bool PgConnection::StillOpen() {
+  if (!healthy()) return false;
+  // An idle connection has nothing to hear (the store never LISTENs): a readable socket means the server has closed
+  // it or is closing it (a FATAL, then the close: a shutdown, a restart, an idle timeout). Polled rather than read
+  // with PQconsumeInput, which would take a FATAL that arrives before the close as a notice and keep the connection.
+  pollfd socket{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0};
+  if (poll(&socket, 1, /*timeout=*/0) != 0) broken_ = true;
+  return healthy();
+}
+
+void PgConnection::StartUnitOfWork() {
+  statements_ = 0;
+  lost_at_statement_ = 0;
+}
+
 absl::Status PgConnection::Check(pg_result* result, std::string_view context) {
+  ++statements_;
   const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return absl::OkStatus();
   bool lost = PQstatus(conn_) != CONNECTION_OK;
@@ -133,7 +150,10 @@ absl::Status PgConnection::Check(pg_result* result, std::string_view context) {
   const char* primary = result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
   absl::StatusCode code = absl::StatusCode::kUnavailable;
   if (!lost && state != nullptr) code = CodeOf(state, lost);
-  if (lost) broken_ = true;
+  if (lost) {
+    broken_ = true;
+    if (lost_at_statement_ == 0) lost_at_statement_ = statements_;
+  }
   std::string message = primary != nullptr ? primary : PQerrorMessage(conn_);
   while (!message.empty() && message.back() == '\n') message.pop_back();
   return absl::Status(code, absl::StrCat(ToAbsl(context), ": ", message, state != nullptr ? " (SQLSTATE " : "",
@@ -195,19 +215,32 @@ PgPool::Lease::~Lease() {
 }
 
 absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
-  {
-    absl::MutexLock lock(&mu_);
-    const auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !idle_.empty() || open_ < size_; };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&available), absl::FromChrono(connect_timeout_))) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("all ", size_, " PostgreSQL connections stayed busy for ", connect_timeout_.count(), " ms"));
-    }
-    if (!idle_.empty()) {
-      std::unique_ptr<PgConnection> connection = std::move(idle_.back());
+  for (;;) {
+    std::unique_ptr<PgConnection> idle;
+    {
+      absl::MutexLock lock(&mu_);
+      const auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !idle_.empty() || open_ < size_; };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&available), absl::FromChrono(connect_timeout_))) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("all ", size_, " PostgreSQL connections stayed busy for ", connect_timeout_.count(), " ms"));
+      }
+      if (idle_.empty()) {
+        ++open_;
+        break;
+      }
+      idle = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(connection));
     }
-    ++open_;
+    // Checked as it is taken, outside the lock: after a server restart every idle connection is closed, and
+    // StillOpen finds that out for one non-blocking read, where a statement would fail first. A round trip
+    // ("SELECT 1") would also catch a connection lost silently, but would cost every operation a round trip;
+    // that rarer case is left to the caller's retry of a unit of work whose first statement found the connection
+    // lost (PgConnection::LostOnFirstStatement).
+    if (idle->StillOpen()) {
+      idle->StartUnitOfWork();
+      return Lease(this, std::move(idle));
+    }
+    Drop(std::move(idle));
   }
   // Outside the lock: connecting takes a round trip or a timeout, and other leases come and go meanwhile.
   absl::StatusOr<std::unique_ptr<PgConnection>> connection =
@@ -223,13 +256,17 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
 void PgPool::Release(std::unique_ptr<PgConnection> connection) {
   if (!connection->healthy()) {
     // Dropped: the next Acquire connects anew, so the pool heals once the server is back.
-    connection.reset();
-    absl::MutexLock lock(&mu_);
-    --open_;
+    Drop(std::move(connection));
     return;
   }
   absl::MutexLock lock(&mu_);
   idle_.push_back(std::move(connection));
+}
+
+void PgPool::Drop(std::unique_ptr<PgConnection> connection) {
+  connection.reset();
+  absl::MutexLock lock(&mu_);
+  --open_;
 }
 
 }  // namespace clientreg::storage

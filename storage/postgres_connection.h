@@ -91,6 +91,19 @@ class PgConnection {
   bool healthy() const;
   void MarkBroken() { broken_ = true; }
 
+  // healthy(), and for an idle connection, that the server has sent nothing since (one poll of the socket, no round
+  // trip): notices that the server closed it (a shutdown or restart) before a statement fails on it. A connection
+  // lost silently still passes; LostOnFirstStatement covers that.
+  bool StillOpen();
+
+  // Starts counting the statements of one unit of work (one lease of the connection).
+  void StartUnitOfWork();
+  // Whether the connection was found lost (CONNECTION_BAD, or SQLSTATE class 08 or 57P01-57P03) by the first
+  // statement of the unit of work. Then nothing of the unit was done, provided that statement was a BEGIN or a read
+  // (never a COMMIT, nor a write outside a transaction, which commits by itself): the unit may run again on another
+  // connection.
+  bool LostOnFirstStatement() const { return lost_at_statement_ == 1; }
+
  private:
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
   // What a result says, as a Status; OK for a command or rows. Marks the connection broken when it is lost.
@@ -98,6 +111,9 @@ class PgConnection {
 
   pg_conn* conn_;
   bool broken_ = false;
+  // Statements run in the current unit of work, and which of them found the connection lost (0: none).
+  int statements_ = 0;
+  int lost_at_statement_ = 0;
   std::vector<std::string> prepared_;
 };
 
@@ -128,13 +144,16 @@ class PgPool {
   PgPool(const PgPool&) = delete;
   PgPool& operator=(const PgPool&) = delete;
 
-  // An idle connection, or a new one while fewer than `size` exist. Waits up to the connect timeout for one to come
-  // back (ResourceExhausted then, so that a caller holding one connection never waits forever for another);
-  // Unavailable if connecting fails.
+  // An idle connection that is still open (StillOpen; a closed one is dropped), or a new one while fewer than `size`
+  // exist, with a new unit of work started on it. Waits up to the connect timeout for one to come back
+  // (ResourceExhausted then, so that a caller holding one connection never waits forever for another); Unavailable
+  // if connecting fails.
   [[nodiscard]] absl::StatusOr<Lease> Acquire();
 
  private:
   void Release(std::unique_ptr<PgConnection> connection);
+  // Closes a connection that is not coming back to the pool, making room for a new one.
+  void Drop(std::unique_ptr<PgConnection> connection);
 
   const std::string dsn_;
   const std::size_t size_;

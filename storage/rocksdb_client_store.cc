@@ -969,7 +969,8 @@ class RocksDbClientStore final : public ClientStore {
                                                    LifecyclePosition{create.issued_at, 0}));
               ++batched;
               // Digests are HMACs of 256-bit random tokens, so a digest already indexed for another client cannot
-              // occur in practice, and looking it up would cost a read on every Create.
+              // occur in practice (a precondition of Create, client_store.h), and looking it up would cost a read on
+              // every Create.
               if (!create.token_digest.empty()) {
                 RETURN_IF_ERROR(open.Check(batch.Put(open.token_index(), create.token_digest, create.client_id),
                                            "batch token index"));
