@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "clientreg/v1/stored.pb.h"
 
 namespace clientreg::storage {
@@ -73,7 +74,19 @@ class ClientStore {
   // already stored (of concurrent Creates of one id, exactly one succeeds) or has a tombstone (a reaped id is never
   // issued again); InvalidArgument if it is empty; Unavailable if the write failed; ResourceExhausted, without trying,
   // if the store already has too many writes waiting for the disk.
-  [[nodiscard]] virtual absl::Status Create(const clientreg::v1::StoredClient& client) = 0;
+  //
+  // The default waits for CreateAsync, so a store with its own CreateAsync has one write path for both; a store must
+  // override Create or CreateAsync (each default calls the other).
+  [[nodiscard]] virtual absl::Status Create(const clientreg::v1::StoredClient& client) {
+    absl::Status result;
+    absl::Notification written;
+    CreateAsync(client, std::nullopt, [&](absl::Status status) {
+      result = std::move(status);
+      written.Notify();
+    });
+    written.WaitForNotification();
+    return result;
+  }
 
   // Create without waiting: `done` is called exactly once with what Create would return, on the store's own thread
   // once the write is durable (or at once, on the caller's thread, for an error found before writing). The store

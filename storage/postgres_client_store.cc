@@ -20,7 +20,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/notification.h"
 #include "common/status_macros.h"
 #include "storage/commit_queue.h"
 #include "storage/postgres_connection.h"
@@ -173,17 +172,6 @@ class PostgresClientStore final : public ClientStore {
         pool_(options.dsn, options.pool_size, options.connect_timeout, options.statement_timeout) {}
 
   using ClientStore::CreateAsync;
-
-  absl::Status Create(const StoredClient& client) override {
-    absl::Status result;
-    absl::Notification written;
-    CreateAsync(client, [&](absl::Status status) {
-      result = std::move(status);
-      written.Notify();
-    });
-    written.WaitForNotification();
-    return result;
-  }
 
   void CreateAsync(const StoredClient& client, const std::optional<InitialAccessTokenUse>& use,
                    std::function<void(absl::Status)> done) override {

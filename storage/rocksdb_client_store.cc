@@ -25,7 +25,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "rocksdb/cache.h"
@@ -503,17 +502,6 @@ class RocksDbClientStore final : public ClientStore {
         db_(std::move(db)) {}
 
   using ClientStore::CreateAsync;
-
-  absl::Status Create(const StoredClient& client) override {
-    absl::Status result;
-    absl::Notification written;
-    CreateAsync(client, [&](absl::Status status) {
-      result = std::move(status);
-      written.Notify();
-    });
-    written.WaitForNotification();
-    return result;
-  }
 
   void CreateAsync(const StoredClient& client, const std::optional<InitialAccessTokenUse>& use,
                    std::function<void(absl::Status)> done) override {
